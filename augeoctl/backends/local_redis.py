@@ -1,0 +1,246 @@
+"""Redis RDB backups on the local sandbox, verified by loading them into a throwaway server.
+
+At backup time one MULTI/EXEC transaction reads the key count, DUMPs a sample of keys
+and starts BGSAVE: the fork that writes the RDB happens inside the transaction, so the
+recorded count and sample describe exactly the snapshot that is saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from augeoctl.backends.base import BackupInfo, Check, RedisBackend, VerifyResult
+from augeoctl.errors import BackupError, DependencyError, NotFound
+from augeoctl.local import tools
+from augeoctl.local.sandbox import Sandbox
+from augeoctl.progress import Reporter
+
+SAMPLE_SIZE = 25
+
+
+def _digest(value: bytes | None) -> str | None:
+    return None if value is None else hashlib.sha256(value).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ThrowawayRedis:
+    """A redis-server on a free loopback port loading a given RDB; removed on exit."""
+
+    def __init__(self, rdb: Path) -> None:
+        self.rdb = rdb
+        self.tmp: str | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def __enter__(self) -> ThrowawayRedis:
+        import redis
+
+        self.tmp = tempfile.mkdtemp(prefix="augeo-redis-verify-")
+        shutil.copyfile(self.rdb, os.path.join(self.tmp, "dump.rdb"))
+        self.port = tools.free_port()
+        self.proc = subprocess.Popen(
+            [tools.redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.tmp, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--logfile", os.path.join(self.tmp, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                log = tools.tail(Path(self.tmp) / "redis.log", 5)
+                raise BackupError(f"redis-server could not load the RDB: {log}")
+            try:
+                if client.ping():
+                    info = client.info("persistence")
+                    if not info.get("loading"):
+                        return self
+            except redis.exceptions.BusyLoadingError:
+                pass
+            except redis.exceptions.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise BackupError("the throwaway redis-server did not finish loading the RDB in 60 s")
+
+    def client(self):
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class LocalRedisBackend(RedisBackend):
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def list_backups(self) -> list[BackupInfo]:
+        out = []
+        store = self.sandbox.redis_store
+        if not store.exists():
+            return out
+        for d in sorted(store.iterdir()):
+            meta = d / "meta.json"
+            if d.name.startswith(".") or not meta.exists():
+                continue
+            data = json.loads(meta.read_text())
+            out.append(BackupInfo(
+                id=data["id"], kind="redis",
+                started_at=datetime.fromisoformat(data["saved_at"]),
+                finished_at=datetime.fromisoformat(data["finished_at"]),
+                size_bytes=data["size_bytes"], location=str(d / "dump.rdb"),
+                extra={"key_count": data["key_count"], "sha256": data["sha256"]},
+            ))
+        out.sort(key=lambda b: b.finished_at)  # type: ignore[arg-type, return-value]
+        return out
+
+    def get_backup(self, backup_id: str | None) -> BackupInfo:
+        backups = self.list_backups()
+        if not backups:
+            raise NotFound("there are no Redis backups", hint="run `augeoctl backup create --redis`")
+        if backup_id is None:
+            return backups[-1]
+        for b in backups:
+            if b.id == backup_id:
+                return b
+        raise NotFound(f'no Redis backup "{backup_id}"', hint="`augeoctl backup list` shows them")
+
+    def create_backup(self, reporter: Reporter) -> BackupInfo:
+        import redis
+
+        status = self.sandbox.ensure_up(reporter)
+        client = redis.Redis(host="127.0.0.1", port=int(status.redis.port or 0), socket_timeout=30)
+        try:
+            with reporter.step("Redis BGSAVE"):
+                meta = self._snapshot(client, reporter)
+        except redis.exceptions.ConnectionError as exc:
+            raise DependencyError(f"cannot reach the sandbox Redis: {exc}") from None
+        return self.get_backup(meta["id"])
+
+    def _snapshot(self, client: Any, reporter: Reporter) -> dict[str, Any]:
+        import redis
+
+        for _attempt in range(3):
+            self._wait_no_bgsave(client)
+            keys = []
+            for _ in range(SAMPLE_SIZE * 2):
+                k = client.randomkey()
+                if k is None:
+                    break
+                if k not in keys:
+                    keys.append(k)
+                if len(keys) >= SAMPLE_SIZE:
+                    break
+            before = client.lastsave()
+            pipe = client.pipeline(transaction=True)
+            pipe.dbsize()
+            for k in keys:
+                pipe.dump(k)
+            pipe.bgsave()
+            try:
+                results = pipe.execute()
+            except redis.exceptions.ResponseError as exc:
+                if "in progress" in str(exc):
+                    continue
+                raise BackupError(f"BGSAVE was refused: {exc}") from None
+            key_count = int(results[0])
+            sample = {k.decode("utf-8", "backslashreplace"): _digest(v) for k, v in zip(keys, results[1:-1])}
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                info = client.info("persistence")
+                if not info.get("rdb_bgsave_in_progress") and client.lastsave() != before:
+                    break
+                reporter.status("waiting for the RDB to be written")
+                time.sleep(0.05)
+            info = client.info("persistence")
+            if info.get("rdb_last_bgsave_status") != "ok":
+                raise BackupError("Redis reported the background save failed; see its log")
+            saved_at = client.lastsave()
+            rdb_dir = client.config_get("dir").get("dir")
+            rdb_name = client.config_get("dbfilename").get("dbfilename")
+            src = Path(rdb_dir) / rdb_name
+            now = datetime.now(UTC)
+            backup_id = "redis-" + now.strftime("%Y%m%dT%H%M%SZ")
+            n = 1
+            while (self.sandbox.redis_store / backup_id).exists():
+                n += 1
+                backup_id = "redis-" + now.strftime("%Y%m%dT%H%M%SZ") + f"-{n}"
+            partial = self.sandbox.redis_store / f".{backup_id}.partial"
+            partial.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, partial / "dump.rdb")
+            if client.lastsave() != saved_at:
+                # Another save replaced the file while it was copied: take it again.
+                shutil.rmtree(partial, ignore_errors=True)
+                continue
+            meta = {
+                "id": backup_id, "kind": "redis",
+                "saved_at": saved_at.astimezone(UTC).isoformat() if saved_at.tzinfo else saved_at.replace(tzinfo=UTC).isoformat(),
+                "finished_at": datetime.now(UTC).isoformat(),
+                "key_count": key_count, "sample": sample,
+                "size_bytes": (partial / "dump.rdb").stat().st_size,
+                "sha256": file_sha256(partial / "dump.rdb"),
+                "redis_version": client.info("server").get("redis_version"),
+            }
+            (partial / "meta.json").write_text(json.dumps(meta, indent=2))
+            os.rename(partial, self.sandbox.redis_store / backup_id)
+            return meta
+        raise BackupError("could not take a consistent Redis snapshot after 3 attempts")
+
+    def _wait_no_bgsave(self, client: Any) -> None:
+        deadline = time.monotonic() + 600
+        while client.info("persistence").get("rdb_bgsave_in_progress") and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def verify_backup(self, backup_id: str | None, reporter: Reporter) -> VerifyResult:
+        backup = self.get_backup(backup_id)
+        rdb = Path(str(backup.location))
+        meta = json.loads((rdb.parent / "meta.json").read_text())
+        checks = []
+        sha = file_sha256(rdb)
+        checks.append(Check("checksum", sha == meta["sha256"],
+                            "RDB file matches its recorded SHA-256" if sha == meta["sha256"]
+                            else "RDB file differs from the one saved (SHA-256 mismatch)"))
+        try:
+            with reporter.step(f"load {backup.id} into a throwaway redis-server"), ThrowawayRedis(rdb) as tr:
+                c = tr.client()
+                count = c.dbsize()
+                checks.append(Check(
+                    "key-count", count == meta["key_count"],
+                    f"{count} keys loaded" + ("" if count == meta["key_count"] else f", {meta['key_count']} expected"),
+                ))
+                bad = []
+                for key, digest in meta["sample"].items():
+                    if _digest(c.dump(key.encode("utf-8", "surrogateescape"))) != digest:
+                        bad.append(key)
+                checks.append(Check(
+                    "sample", not bad,
+                    f"{len(meta['sample'])} sampled values match" if not bad
+                    else f"{len(bad)} of {len(meta['sample'])} sampled values differ: {', '.join(bad[:5])}",
+                ))
+        except BackupError as exc:
+            checks.append(Check("load", False, str(exc)))
+        return VerifyResult(backup.id, "redis", tuple(checks))

@@ -1,0 +1,39 @@
+"""The ``augeoctl`` command line: a thin layer over the library.
+
+Each command group lives in its own module; this one assembles them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from augeoctl import __version__
+from augeoctl.cli.common import AugeoGroup, common_options
+
+
+@click.group(cls=AugeoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@common_options
+@click.version_option(__version__, prog_name="augeoctl")
+def cli() -> None:
+    """Verified operations runbooks for the Augeo Platform.
+
+    Every command works on the local sandbox (the default) and on Azure environments
+    named in the config. Results go to stdout (--output json for machines), progress
+    and diagnostics to stderr.
+    """
+
+
+def _register() -> None:
+    from augeoctl.cli import backup, restore, sandbox
+
+    cli.add_command(sandbox.sandbox)
+    cli.add_command(backup.backup)
+    cli.add_command(restore.restore)
+    cli.add_command(restore.targets)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="augeoctl")

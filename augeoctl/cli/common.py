@@ -1,0 +1,237 @@
+"""What every command shares: common options, settings, output and error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from augeoctl import config
+from augeoctl.errors import EXIT_INTERRUPTED, AugeoError, Interrupted, VerdictFailed
+from augeoctl.timeparse import format_duration, format_time
+
+_FLAGS = "augeo.flags"
+
+
+def _store(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        flags = ctx.find_root().meta.setdefault(_FLAGS, {})
+        if key == "verbose":
+            if value:
+                flags["verbose"] = flags.get("verbose", 0) + value
+        elif value is not None:
+            flags[key] = value
+        return value
+
+    return callback
+
+
+def _complete_env(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    try:
+        path = ctx.find_root().meta.get(_FLAGS, {}).get("config")
+        data = config.load_file(Path(path)) if path else {}
+        if not path and config.default_config_path():
+            data = config.load_file(config.default_config_path())  # type: ignore[arg-type]
+    except AugeoError:
+        data = {}
+    return [n for n in config.environment_names(data) if n.startswith(incomplete)]
+
+
+def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--env/--config/--output/-v, accepted before and after the command name."""
+    options = [
+        click.option("--env", "-e", metavar="NAME", expose_value=False, callback=_store("env"),
+                     shell_complete=_complete_env,
+                     help="Environment: local (default) or one from the config [AUGEO_ENV]."),
+        click.option("--config", metavar="PATH", expose_value=False, callback=_store("config"),
+                     type=click.Path(dir_okay=False),
+                     help="Environments config file (TOML) [AUGEO_CONFIG]."),
+        click.option("--output", "-o", type=click.Choice(["text", "json"]), expose_value=False,
+                     callback=_store("output"),
+                     help="Result format on stdout [AUGEO_OUTPUT]."),
+        click.option("--verbose", "-v", count=True, expose_value=False, callback=_store("verbose"),
+                     help="More detail on stderr (repeat for more)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def settings(ctx: click.Context | None = None) -> config.Settings:
+    """The settings of this invocation, resolved once."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if "augeo.settings" not in root.meta:
+        flags = root.meta.get(_FLAGS, {})
+        root.meta["augeo.settings"] = config.resolve(
+            env=flags.get("env"), config=flags.get("config"), output=flags.get("output"),
+            verbose=flags.get("verbose"),
+        )
+    return root.meta["augeo.settings"]
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, Path):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | None = None) -> None:
+    """Write a command's result on stdout: JSON, or text made by ``text``."""
+    if settings().output == "json":
+        click.echo(json.dumps(result, default=json_default, indent=2, sort_keys=False))
+        return
+    if text is None:
+        click.echo(json.dumps(result, default=json_default, indent=2))
+    elif isinstance(text, str):
+        click.echo(text)
+    else:
+        click.echo(text(result))
+
+
+class Reporter:
+    """Progress on stderr: a live spinner with elapsed time on a terminal, plain lines otherwise."""
+
+    def __init__(self, verbose: int = 0, live: bool | None = None) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False)
+        self.live = self.console.is_terminal if live is None else live
+        self.verbose = verbose
+        self._status: Any = None
+        self._step: str | None = None
+        self._started = 0.0
+
+    def info(self, message: str) -> None:
+        self.console.print(message, markup=False, highlight=False)
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+
+    def status(self, message: str) -> None:
+        if self._status is not None:
+            elapsed = format_duration(time.monotonic() - self._started)
+            self._status.update(f"{self._step} [{elapsed}] {message}")
+        elif self.verbose > 1:
+            self.console.print(f"  {message}", markup=False, highlight=False)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self._step, self._started = name, time.monotonic()
+        if self.live:
+            with self.console.status(name) as status:
+                self._status = status
+                try:
+                    yield
+                finally:
+                    self._status = None
+        else:
+            if self.verbose:
+                self.console.print(f"{name} ...", markup=False, highlight=False)
+            yield
+        if self.live or self.verbose:
+            elapsed = format_duration(time.monotonic() - self._started)
+            self.console.print(f"[green]✓[/] {name} [dim]({elapsed})[/]", highlight=False)
+
+
+def reporter() -> Reporter:
+    return Reporter(verbose=settings().verbose)
+
+
+def report_error(exc: AugeoError, as_json: bool) -> None:
+    # A failed verdict has already been written as the command's result.
+    if as_json and not isinstance(exc, VerdictFailed):
+        payload = {
+            "error": {
+                "type": type(exc).__name__,
+                "message": exc.message,
+                "hint": exc.hint,
+                "exit_code": exc.exit_code,
+            }
+        }
+        click.echo(json.dumps(payload, indent=2))
+    click.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+
+
+class AugeoGroup(click.Group):
+    """Translates the exception tree into messages and exit codes, once."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AugeoError as exc:
+            as_json = _wants_json(ctx)
+            report_error(exc, as_json)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            report_error(Interrupted("interrupted"), _wants_json(ctx))
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def _wants_json(ctx: click.Context) -> bool:
+    root = ctx.find_root()
+    s = root.meta.get("augeo.settings")
+    if s is not None:
+        return s.output == "json"
+    import os
+
+    flag = root.meta.get(_FLAGS, {}).get("output") or os.environ.get("AUGEO_OUTPUT")
+    return flag == "json"
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+    return "\n".join(lines)
+
+
+def is_stdout_json() -> bool:
+    return settings().output == "json"
+
+
+def confirm_by_name(name: str, yes: bool, what: str) -> None:
+    """Destructive steps ask for the object's name to be typed, unless --yes."""
+    from augeoctl.errors import UsageError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{what} needs confirmation and there is no terminal to ask on",
+            hint="pass --yes to confirm",
+        )
+    typed = click.prompt(f"Type {name!r} to confirm {what}", err=True, default="", show_default=False)
+    if typed != name:
+        raise UsageError("confirmation did not match; nothing was changed")

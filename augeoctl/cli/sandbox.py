@@ -1,0 +1,70 @@
+"""``augeoctl sandbox``: the local environment's servers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from augeoctl.cli.common import common_options, emit, reporter, settings
+from augeoctl.errors import UsageError, VerdictFailed
+from augeoctl.local.sandbox import Sandbox
+
+
+def _sandbox() -> Sandbox:
+    s = settings()
+    if not s.env.is_local:
+        raise UsageError(
+            f'the sandbox is the local environment; "{s.env.name}" is an Azure environment',
+            hint="drop --env (or use --env local)",
+        )
+    return Sandbox(s.home, s.env.settings)
+
+
+def _text(result: dict[str, Any]) -> str:
+    lines = [f"sandbox home: {result['home']}"]
+    for key, label, url in (("postgres", "PostgreSQL", "dsn"), ("redis", "Redis", "url")):
+        c = result[key]
+        where = f"  {c[url]}" if c.get(url) else ""
+        pid = f"  pid {c['pid']}" if c.get("pid") else ""
+        lines.append(f"{label:<11} {c['state']:<12}{where}{pid}")
+        if c.get("detail"):
+            lines.extend("            " + ln for ln in c["detail"].splitlines())
+    lines.append(f"WAL archive_timeout: {result['archive_timeout']} s")
+    return "\n".join(lines)
+
+
+@click.group()
+def sandbox() -> None:
+    """The local sandbox: real PostgreSQL and Redis on loopback."""
+
+
+@sandbox.command()
+@common_options
+def up() -> None:
+    """Start the sandbox (creating it on first use); safe to run again."""
+    status = _sandbox().up(reporter())
+    emit(status.to_dict(), _text)
+
+
+@sandbox.command()
+@common_options
+def down() -> None:
+    """Stop the sandbox's servers and restored targets; data is kept."""
+    status = _sandbox().down(reporter())
+    emit(status.to_dict(), _text)
+
+
+@sandbox.command()
+@common_options
+def status() -> None:
+    """Show what is running, with connection details.
+
+    Exits 4 when a server that should be running has crashed.
+    """
+    st = _sandbox().status()
+    emit(st.to_dict(), _text)
+    if st.crashed:
+        raise VerdictFailed(
+            f"crashed: {', '.join(st.crashed)}", hint="see the log lines above; `augeoctl sandbox up` restarts"
+        )

@@ -1,0 +1,217 @@
+"""Environments configuration, resolved once and validated by key.
+
+Precedence: command-line flag > ``AUGEO_*`` environment variable > config file >
+built-in default. The zero-config default is the ``local`` sandbox, which needs no
+file at all. Azure environments (``dev``, ``staging``, ``prod`` or any other name)
+are tables under ``[environments.NAME]`` in a TOML file::
+
+    [environments.staging]
+    kind = "azure"
+    subscription_id = "00000000-0000-0000-0000-000000000000"
+    resource_group = "rg-augeo-staging"
+    postgres_server = "psql-augeo-staging"
+    ...
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from augeoctl.errors import ConfigError
+
+LOCAL = "local"
+
+# Keys of an Azure environment: name -> (required, type, description)
+_AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
+    "kind": (False, str, '"azure" (default for any environment other than local)'),
+    "subscription_id": (True, str, "Azure subscription id"),
+    "resource_group": (True, str, "resource group holding the platform"),
+    "postgres_server": (True, str, "PostgreSQL Flexible Server name"),
+    "location": (False, str, "Azure region of the platform"),
+    "tenant_id": (False, str, "Microsoft Entra tenant id"),
+    "redis_name": (False, str, "Azure Managed Redis / Azure Cache for Redis name"),
+    "key_vault": (False, str, "Key Vault name or URI"),
+    "postgres_secret": (False, str, "Key Vault secret holding the PostgreSQL admin password"),
+    "postgres_user": (False, str, "PostgreSQL login (Entra principal or admin user)"),
+    "postgres_database": (False, str, "application database name"),
+    "app_insights": (False, str, "Application Insights resource name"),
+    "log_analytics_workspace_id": (False, str, "Log Analytics workspace id (GUID)"),
+    "dns_zone": (False, str, "Azure DNS zone of the email domain"),
+    "dns_resource_group": (False, str, "resource group of the DNS zone, if different"),
+    "email_service": (False, str, "ACS Email service name"),
+    "api_url": (False, str, "public URL of the API"),
+    "admin_url": (False, str, "public URL of the admin front end"),
+    "arm_endpoint": (False, str, "Azure Resource Manager endpoint (sovereign clouds)"),
+    "authority": (False, str, "Microsoft Entra authority host (sovereign clouds)"),
+    "credential_scope": (False, str, "ARM token scope (sovereign clouds)"),
+}
+
+_LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
+    "kind": (False, str, '"local"'),
+    "home": (False, str, "state folder of the sandbox (also AUGEO_HOME)"),
+    "archive_timeout": (False, int, "seconds before a partly filled WAL segment is archived"),
+    "synchronous_wal_streaming": (False, bool, "stream WAL synchronously with pg_receivewal"),
+}
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One resolved environment."""
+
+    name: str
+    kind: str  # "local" or "azure"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        return self.kind == LOCAL
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything resolved from flags, environment variables, file and defaults."""
+
+    env: Environment
+    output: str = "text"
+    verbose: int = 0
+    config_path: Path | None = None
+    home: Path = field(default_factory=lambda: default_home())
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def default_home() -> Path:
+    """``AUGEO_HOME``, else /var/lib/augeoctl for root, else the per-user state folder."""
+    if os.environ.get("AUGEO_HOME"):
+        return Path(os.environ["AUGEO_HOME"]).expanduser()
+    if os.geteuid() == 0:
+        # PostgreSQL runs as an unprivileged user when we are root, and it cannot
+        # reach a folder under /root.
+        return Path("/var/lib/augeoctl")
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "augeoctl"
+
+
+def default_config_path() -> Path | None:
+    """The config file used when neither ``--config`` nor ``AUGEO_CONFIG`` is given."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    candidate = Path(base) / "augeoctl" / "environments.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} does not exist",
+            hint="pass --config PATH (or AUGEO_CONFIG) naming an existing TOML file",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    unknown = sorted(set(data) - {"environments", "defaults"})
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown top-level key(s): {', '.join(unknown)}",
+            hint="allowed top-level tables are [environments.NAME] and [defaults]",
+        )
+    return data
+
+
+def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: environments.{name} must be a table")
+    kind = raw.get("kind") or (LOCAL if name == LOCAL else "azure")
+    if kind not in (LOCAL, "azure"):
+        raise ConfigError(
+            f'{source}: environments.{name}.kind is "{kind}"', hint='use "local" or "azure"'
+        )
+    schema = _LOCAL_KEYS if kind == LOCAL else _AZURE_KEYS
+    unknown = sorted(set(raw) - set(schema))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key(s) in environments.{name}: {', '.join(unknown)}",
+            hint="known keys: " + ", ".join(sorted(schema)),
+        )
+    missing = sorted(k for k, (req, _, _) in schema.items() if req and k not in raw)
+    if missing:
+        raise ConfigError(
+            f"{source}: environments.{name} is missing required key(s): {', '.join(missing)}"
+        )
+    for key, value in raw.items():
+        typ = schema[key][1]
+        if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+            raise ConfigError(
+                f"{source}: environments.{name}.{key} must be a {typ.__name__}, "
+                f"got {type(value).__name__}"
+            )
+    settings = {k: v for k, v in raw.items() if k != "kind"}
+    return Environment(name=name, kind=kind, settings=settings)
+
+
+def environment_names(data: dict[str, Any]) -> list[str]:
+    names = set(data.get("environments", {}) or {})
+    names.add(LOCAL)
+    return sorted(names)
+
+
+def resolve(
+    *,
+    env: str | None = None,
+    config: str | Path | None = None,
+    output: str | None = None,
+    verbose: int | None = None,
+) -> Settings:
+    """Resolve settings: flag > AUGEO_* variable > config file > default."""
+    cfg_path: Path | None
+    if config is not None:
+        cfg_path = Path(config).expanduser()
+    elif os.environ.get("AUGEO_CONFIG"):
+        cfg_path = Path(os.environ["AUGEO_CONFIG"]).expanduser()
+    else:
+        cfg_path = default_config_path()
+    data = load_file(cfg_path) if cfg_path is not None else {}
+    source = str(cfg_path) if cfg_path else "built-in defaults"
+    defaults = data.get("defaults", {}) or {}
+    unknown_defaults = sorted(set(defaults) - {"env", "output"})
+    if unknown_defaults:
+        raise ConfigError(f"{source}: unknown key(s) in [defaults]: {', '.join(unknown_defaults)}")
+
+    env_name = env or os.environ.get("AUGEO_ENV") or defaults.get("env") or LOCAL
+    envs = data.get("environments", {}) or {}
+    if env_name in envs:
+        environment = _validate(env_name, envs[env_name], source)
+    elif env_name == LOCAL:
+        environment = Environment(name=LOCAL, kind=LOCAL, settings={})
+    else:
+        known = ", ".join(environment_names(data))
+        raise ConfigError(
+            f'environment "{env_name}" is not configured (known: {known})',
+            hint=(
+                f"add [environments.{env_name}] to "
+                f"{cfg_path or 'a config file given by --config or AUGEO_CONFIG'}"
+            ),
+        )
+
+    out = output or os.environ.get("AUGEO_OUTPUT") or defaults.get("output") or "text"
+    if out not in ("text", "json"):
+        raise ConfigError(f'output format "{out}" is not known', hint="use text or json")
+    verb = verbose if verbose else int(os.environ.get("AUGEO_VERBOSE", "0") or 0)
+
+    home = default_home()
+    if environment.is_local and environment.get("home") and not os.environ.get("AUGEO_HOME"):
+        home = Path(str(environment.get("home"))).expanduser()
+    return Settings(env=environment, output=out, verbose=verb, config_path=cfg_path, home=home)

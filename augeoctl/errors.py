@@ -1,0 +1,102 @@
+"""The one exception tree of augeoctl.
+
+Library code raises these; the CLI edge (``augeoctl.cli``) translates them into a
+message on stderr and the exit code documented in the README's exit-code table.
+"""
+
+from __future__ import annotations
+
+# Exit codes (README "Exit codes").
+EXIT_OK = 0
+EXIT_FAILED = 1  # the operation was attempted and failed
+EXIT_USAGE = 2  # bad input or configuration: nothing was changed
+EXIT_UNREACHABLE = 3  # a dependency (PostgreSQL, Redis, Azure, DNS) could not be reached
+EXIT_VERDICT = 4  # the tool worked, the verdict is FAIL (drill, SLO gate, audit, health)
+EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM
+
+
+class AugeoError(Exception):
+    """Base of every error augeoctl reports to a user."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(AugeoError):
+    """The input is wrong; nothing was changed."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(UsageError):
+    """The environments configuration is invalid."""
+
+
+class TimeParseError(UsageError):
+    """A time argument could not be understood."""
+
+
+class RestoreRefused(UsageError):
+    """A restore was refused before anything was created (window, gap, name)."""
+
+
+class NotFound(UsageError):
+    """A named object (backup, target, environment) does not exist."""
+
+
+class DependencyError(AugeoError):
+    """A dependency could not be reached or is not installed."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class ToolMissing(DependencyError):
+    """A required program (pg_ctl, redis-server, ...) is not installed."""
+
+
+class AuthError(DependencyError):
+    """Credentials were refused by a cloud API."""
+
+
+class OperationFailed(AugeoError):
+    """An operation was attempted and failed."""
+
+    exit_code = EXIT_FAILED
+
+
+class BackupError(OperationFailed):
+    """Taking or verifying a backup failed."""
+
+
+class RestoreError(OperationFailed):
+    """A restore was attempted and failed."""
+
+
+class SandboxError(OperationFailed):
+    """The local sandbox could not be started, stopped or inspected."""
+
+
+class VerdictFailed(AugeoError):
+    """The tool worked, and its verdict is FAIL.
+
+    Carries the result so the CLI can still render it.
+    """
+
+    exit_code = EXIT_VERDICT
+
+    def __init__(self, message: str, *, result: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
+
+
+class Interrupted(AugeoError):
+    """The operation was interrupted (signal); cleanup has run."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -1,0 +1,1 @@
+"""The local sandbox: real PostgreSQL, Redis and the reference service on loopback."""

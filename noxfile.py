@@ -1,0 +1,88 @@
+"""Sessions: `nox -s drill` (the main job), `nox -s tests`, `nox -s lint`; slow ones on demand.
+
+Sessions install what the machine lacks, Debian packages included (PostgreSQL server,
+redis-server, Knot DNS), when run as root or with sudo.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+# Debian package -> a program that shows it is installed.
+SYSTEM_PACKAGES = {
+    "postgresql": "postgres",
+    "redis-server": "redis-server",
+    "knot": "knotd",
+}
+
+
+def _have(program: str) -> bool:
+    if program == "postgres":
+        return any(
+            os.path.exists(os.path.join(d, "pg_ctl")) and int(d.split("/")[-2]) >= 15
+            for d in glob.glob("/usr/lib/postgresql/*/bin")
+            if d.split("/")[-2].isdigit()
+        )
+    return shutil.which(program) is not None or os.path.exists(f"/usr/sbin/{program}")
+
+
+def ensure_system_packages(session: nox.Session, extra: dict[str, str] | None = None) -> None:
+    """apt-get install the servers the sandbox and the tests run, when missing."""
+    wanted = {**SYSTEM_PACKAGES, **(extra or {})}
+    missing = [pkg for pkg, prog in wanted.items() if not _have(prog)]
+    if not missing:
+        return
+    if not shutil.which("apt-get"):
+        session.error(f"missing system packages {missing}; install them with your package manager")
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            session.error(f"missing system packages {missing}; run as root or install them")
+        prefix = ["sudo", "-n"]
+    session.log(f"installing system packages: {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*prefix, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        [*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        check=True, env=env,
+    )
+
+
+def install_project(session: nox.Session, extras: str = "test") -> None:
+    session.install("-e", f".[{extras}]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The full test suite against real PostgreSQL, Redis and DNS servers on loopback."""
+    ensure_system_packages(session)
+    install_project(session, "test")
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy over the package."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", "augeoctl", "tests", "noxfile.py")
+    session.run("mypy", "augeoctl")
+
+
+@nox.session
+def drill(session: nox.Session) -> None:
+    """The main job: a disaster-recovery drill on the local sandbox."""
+    ensure_system_packages(session)
+    install_project(session, "test")
+    session.run("augeoctl", "sandbox", "up")
+    session.run("augeoctl", "backup", "create", "--all")
+    session.run("augeoctl", "backup", "verify")
+    session.run("augeoctl", "restore", "--latest", *session.posargs)
