@@ -154,9 +154,10 @@ def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
     for key, value in raw.items():
         typ = schema[key][1]
         if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+            kinds = {str: "a string", int: "an integer", bool: "true or false"}
             raise ConfigError(
-                f"{source}: environments.{name}.{key} must be a {typ.__name__}, "
-                f"got {type(value).__name__}"
+                f"{source}: environments.{name}.{key} must be {kinds[typ]}, "
+                f"got {value!r}"
             )
     settings = {k: v for k, v in raw.items() if k != "kind"}
     return Environment(name=name, kind=kind, settings=settings)

@@ -81,7 +81,9 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     try:
         parsed = datetime.fromisoformat(iso)
     except ValueError as exc:
-        raise TimeParseError(f'"{text}" is not a valid time: {exc}') from None
+        raise TimeParseError(
+            f'"{text}" is not a valid time: {exc}', hint="check the date and time fields"
+        ) from None
     return parsed.astimezone(UTC)
 
 

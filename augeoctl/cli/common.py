@@ -35,11 +35,12 @@ def _store(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
 
 
 def _complete_env(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    import os
+
+    path = ctx.find_root().meta.get(_FLAGS, {}).get("config") or os.environ.get("AUGEO_CONFIG")
+    cfg = Path(path) if path else config.default_config_path()
     try:
-        path = ctx.find_root().meta.get(_FLAGS, {}).get("config")
-        data = config.load_file(Path(path)) if path else {}
-        if not path and config.default_config_path():
-            data = config.load_file(config.default_config_path())  # type: ignore[arg-type]
+        data = config.load_file(cfg) if cfg else {}
     except AugeoError:
         data = {}
     return [n for n in config.environment_names(data) if n.startswith(incomplete)]

@@ -460,6 +460,9 @@ class Sandbox:
         proc = tools.run([server, str(self.redis_conf)], check=False)
         if proc.returncode != 0:
             raise SandboxError(f"redis-server did not start: {proc.stderr.strip()[-300:]}")
+        deadline = time.monotonic() + 15
+        while not tools.pid_alive(self._redis_pid()) and time.monotonic() < deadline:
+            time.sleep(0.02)
         if not _wait_port(int(port), 15):
             raise SandboxError(f"redis-server did not answer on port {port}:\n{tools.tail(self.redis_log, 8)}")
         return {**st, "port": int(port), "desired": "up"}

@@ -1,0 +1,146 @@
+"""The command line itself: help, common options, completion, config errors, sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from augeoctl.cli import cli
+from tests.conftest import make_home, run_cli
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, cmd in group.commands.items():
+        path = (*prefix, name)
+        out.append(path)
+        if isinstance(cmd, click.Group):
+            out.extend(_commands(cmd, path))
+    return out
+
+
+@pytest.mark.parametrize("path", _commands(cli), ids=lambda p: " ".join(p))
+def test_every_command_has_help_and_common_options(path) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    cmd = cli
+    for part in path:
+        cmd = cmd.commands[part]  # type: ignore[attr-defined]
+    assert cmd.help, f"{' '.join(path)} has no help text"
+    if not isinstance(cmd, click.Group):
+        for opt in ("--env", "--config", "--output", "--verbose"):
+            assert opt in result.output, f"{' '.join(path)} lacks {opt}"
+
+
+def test_output_option_before_and_after_the_command(tmp_path) -> None:
+    env = {"AUGEO_HOME": str(tmp_path)}
+    for args in (["--output", "json", "restore", "--to-time", "2026-01-01T00:00:00"],
+                 ["restore", "--to-time", "2026-01-01T00:00:00", "--output", "json"],
+                 ["restore", "--to-time", "2026-01-01T00:00:00"]):
+        r = CliRunner(env=env).invoke(cli, args, catch_exceptions=False)
+        assert r.exit_code == 2
+        if "json" in args:
+            assert '"TimeParseError"' in r.stdout
+        else:
+            assert r.stdout == ""
+        assert "no UTC offset" in r.stderr
+
+
+def test_env_variables_resolve_like_flags(tmp_path) -> None:
+    cfg = tmp_path / "envs.toml"
+    cfg.write_text('[environments.staging]\nsubscription_id = "s"\nresource_group = "rg"\n')
+    env = {"AUGEO_HOME": str(tmp_path), "AUGEO_CONFIG": str(cfg), "AUGEO_ENV": "staging"}
+    r = CliRunner(env=env).invoke(cli, ["targets", "list"], catch_exceptions=False)
+    assert r.exit_code == 2
+    assert "missing required key(s): postgres_server" in r.stderr
+    # A flag wins over the variable.
+    r = CliRunner(env=env).invoke(cli, ["targets", "list", "--env", "local", "-o", "json"],
+                                  catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert '"targets": []' in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ('[environments.dev]\nsubscription_id = "s"\nresource_group = "r"\npostgres_server = "p"\nbogus = 1\n',
+         "unknown key(s) in environments.dev: bogus"),
+        ("[environments.dev]\nresource_group = 'r'\n", "missing required key(s): postgres_server, subscription_id"),
+        ("[environments.dev\n", "not valid TOML"),
+        ("[something]\n", "unknown top-level key(s): something"),
+        ('[environments.dev]\nsubscription_id = 5\nresource_group = "r"\npostgres_server = "p"\n',
+         "subscription_id must be a string"),
+        ('[environments.local]\narchive_timeout = "x"\n', "archive_timeout must be an integer"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path, content, fragment) -> None:
+    cfg = tmp_path / "envs.toml"
+    cfg.write_text(content)
+    r = CliRunner(env={"AUGEO_HOME": str(tmp_path)}).invoke(
+        cli, ["--config", str(cfg), "--env", "local" if "local" in content else "dev", "targets", "list"],
+        catch_exceptions=False,
+    )
+    assert r.exit_code == 2
+    assert fragment in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_missing_config_file_is_reported(tmp_path) -> None:
+    r = CliRunner().invoke(cli, ["--config", str(tmp_path / "nope.toml"), "targets", "list"],
+                           catch_exceptions=False)
+    assert r.exit_code == 2 and "does not exist" in r.stderr
+
+
+def test_shell_completion_lists_commands_and_environments(tmp_path) -> None:
+    cfg = tmp_path / "envs.toml"
+    cfg.write_text('[environments.staging]\nsubscription_id = "s"\nresource_group = "r"\npostgres_server = "p"\n')
+    r = run_cli(env={"_AUGEOCTL_COMPLETE": "bash_complete", "COMP_WORDS": "augeoctl ba", "COMP_CWORD": "1"})
+    assert r.returncode == 0 and "backup" in r.stdout
+    r = run_cli(env={"_AUGEOCTL_COMPLETE": "bash_complete", "AUGEO_CONFIG": str(cfg),
+                     "COMP_WORDS": "augeoctl --env s", "COMP_CWORD": "2"})
+    assert "staging" in r.stdout
+    r = run_cli(env={"_AUGEOCTL_COMPLETE": "bash_source"})
+    assert "complete" in r.stdout and "augeoctl" in r.stdout
+
+
+@pytest.mark.integration
+def test_sandbox_lifecycle_and_autostart() -> None:
+    home = make_home()
+    try:
+        up = run_cli("sandbox", "up", "-o", "json", home=home)
+        assert up.returncode == 0, up
+        st = up.json()
+        assert st["postgres"]["running"] and st["redis"]["running"]
+        assert st["postgres"]["dsn"].startswith("postgresql://augeo@127.0.0.1:")
+        assert st["redis"]["url"].startswith("redis://127.0.0.1:")
+        again = run_cli("sandbox", "up", "-o", "json", home=home)
+        assert again.returncode == 0 and again.json()["postgres"]["pid"] == st["postgres"]["pid"]
+
+        # A crashed server is reported, not hidden.
+        os.kill(st["redis"]["pid"], signal.SIGKILL)
+        time.sleep(0.3)
+        status = run_cli("sandbox", "status", "-o", "json", home=home)
+        assert status.returncode == 4, status
+        assert status.json()["redis"]["state"] == "crashed"
+        assert "crashed: redis" in status.stderr
+        fixed = run_cli("sandbox", "up", home=home)
+        assert fixed.returncode == 0, fixed
+
+        down = run_cli("sandbox", "down", "-o", "json", home=home)
+        assert down.returncode == 0
+        assert down.json()["postgres"]["state"] == "stopped"
+        assert run_cli("sandbox", "status", home=home).returncode == 0
+
+        # Commands that need the sandbox start it and say so on stderr.
+        made = run_cli("backup", "create", "-o", "json", home=home)
+        assert made.returncode == 0, made
+        assert "not running: starting it" in made.stderr
+        assert made.json()["backups"][0]["id"].startswith("pg-")
+    finally:
+        run_cli("sandbox", "down", home=home)

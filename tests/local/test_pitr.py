@@ -1,0 +1,262 @@
+"""Point-in-time restore on a real sandbox: exactness, source untouched, refusals.
+
+A writer commits rows while base backups are taken and WAL segments are switched; each
+restore to a time T must hold exactly the rows whose commit timestamp (recorded by the
+source with track_commit_timestamp) is at or before T.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from augeoctl.timeparse import format_time
+from tests.conftest import SandboxHandle, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+class Writer(threading.Thread):
+    """Commits one row per transaction until stopped."""
+
+    def __init__(self, dsn: str, rate: float = 150.0) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.interval = 1.0 / rate
+        self.stop_event = threading.Event()
+        self.seq = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                while not self.stop_event.is_set():
+                    self.seq += 1
+                    conn.execute("INSERT INTO pitr_rows(seq) VALUES (%s)", (self.seq,))
+                    time.sleep(self.interval)
+        except BaseException as exc:  # pragma: no cover - reported by the test
+            self.error = exc
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(10)
+        assert self.error is None, self.error
+
+
+def _commits(sb: SandboxHandle) -> list[tuple[int, datetime]]:
+    return [
+        (int(seq), ts)
+        for seq, ts in sb.sql(
+            "SELECT seq, pg_xact_commit_timestamp(xmin) FROM pitr_rows ORDER BY seq"
+        )
+    ]
+
+
+def _backup(home: Path) -> dict:
+    r = run_cli("backup", "create", "--output", "json", home=home)
+    assert r.returncode == 0, r
+    return r.json()["backups"][0]
+
+
+def _source_fingerprint(sb: SandboxHandle) -> dict:
+    data = sb.sandbox.pg_data
+    files = {}
+    for name in ("postgresql.conf", "postgresql.auto.conf", "augeo.conf", "pg_hba.conf"):
+        files[name] = hashlib.sha256((data / name).read_bytes()).hexdigest()
+    archive = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(sb.sandbox.wal_archive.iterdir())
+    }
+    settings = sb.sql("SELECT name, setting FROM pg_settings ORDER BY name")
+    rows = sb.sql("SELECT md5(string_agg(seq::text, ',' ORDER BY seq)) FROM pitr_rows")[0][0]
+    app = sb.sql("SELECT count(*) FROM app.events")[0][0]
+    ident = sb.sql("SELECT system_identifier FROM pg_control_system()")[0][0]
+    pid = (data / "postmaster.pid").read_text().splitlines()[0]
+    return {"files": files, "archive": archive, "settings": settings, "rows": rows,
+            "app": app, "ident": ident, "pid": pid}
+
+
+@pytest.fixture(scope="module")
+def history(sandbox: SandboxHandle) -> dict:
+    """Writes under load with two backups and several archived WAL segments."""
+    sandbox.sql("CREATE TABLE pitr_rows (seq int PRIMARY KEY, pad text)")
+    writer = Writer(sandbox.dsn)
+    writer.start()
+    time.sleep(0.6)
+    b1 = _backup(sandbox.home)
+    time.sleep(0.6)
+    seg_a = sandbox.switch_wal_and_wait()
+    time.sleep(0.4)
+    # Push some WAL so later commits land several segments on.
+    sandbox.sql("CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 60000) g")
+    seg_b = sandbox.switch_wal_and_wait()
+    time.sleep(0.5)
+    b2 = _backup(sandbox.home)
+    time.sleep(0.6)
+    writer.stop()
+    time.sleep(0.05)
+    sandbox.switch_wal_and_wait()
+    commits = _commits(sandbox)
+    assert len(commits) > 100
+    return {"b1": b1, "b2": b2, "seg_a": seg_a, "seg_b": seg_b, "commits": commits}
+
+
+def _restore(home: Path, when: datetime | str, target: str) -> dict:
+    arg = when if isinstance(when, str) else format_time(when)
+    r = run_cli("restore", "--to-time", arg, "--target", target, "--output", "json", home=home)
+    assert r.returncode == 0, r
+    return r.json()
+
+
+def _target_rows(dsn: str) -> set[int]:
+    with psycopg.connect(dsn) as conn:
+        return {int(r[0]) for r in conn.execute("SELECT seq FROM pitr_rows").fetchall()}
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def test_restores_hold_exactly_the_rows_committed_by_the_target_time(sandbox, history) -> None:
+    commits = history["commits"]
+    b1_done = _parse(history["b1"]["finished_at"])
+    b2_done = _parse(history["b2"]["finished_at"])
+    after_b1 = next(ts for _, ts in commits if ts > b1_done)
+    after_b2 = [ts for _, ts in commits if ts > b2_done]
+    mid = commits[len(commits) // 2]
+    between = mid[1] + (commits[len(commits) // 2 + 1][1] - mid[1]) / 2
+    targets = {
+        "just-after-b1": after_b1,
+        "exact-commit": mid[1],
+        "between-commits": between,
+        "later-segment": after_b2[len(after_b2) // 2],
+    }
+    before = _source_fingerprint(sandbox)
+    for name, when in targets.items():
+        result = _restore(sandbox.home, when, f"exact-{name}")
+        expected = {seq for seq, ts in commits if ts <= when}
+        got = _target_rows(result["dsn"])
+        assert got == expected, f"{name}: {len(got)} rows, {len(expected)} expected"
+        assert result["verified"] is True
+        reached = _parse(result["recovery_point"])
+        assert reached <= when
+        assert {p["name"] for p in result["phases"]} == {"copy", "wal_replay", "promote", "verify"}
+        assert result["tables"]["app.events"] == 2000
+        # The newest backup that finished before T is the one used.
+        wanted = history["b2"]["id"] if when >= b2_done else history["b1"]["id"]
+        assert result["backup_id"] == wanted, name
+    after = _source_fingerprint(sandbox)
+    # The source's data, configuration and process are untouched; the archive only grew
+    # by what the source itself archived (nothing from the targets' new timelines).
+    for key in ("files", "settings", "rows", "app", "ident", "pid"):
+        assert after[key] == before[key], key
+    for name, digest in before["archive"].items():
+        assert after["archive"][name] == digest
+    assert not [n for n in after["archive"] if n.endswith(".history") or n.startswith("00000002")]
+
+
+def test_latest_restores_every_archived_commit(sandbox, history) -> None:
+    r = run_cli("restore", "--latest", "--target", "latest-one", "--output", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    expected = {seq for seq, _ in history["commits"]}
+    assert _target_rows(r.json()["dsn"]) == expected
+
+
+def test_dry_run_prints_the_plan_and_creates_nothing(sandbox, history) -> None:
+    when = history["commits"][-5][1]
+    r = run_cli("restore", "--to-time", format_time(when), "--dry-run", "-o", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    plan = r.json()["plan"]
+    assert plan["backup"]["id"] == history["b2"]["id"]
+    assert plan["mode"] == "time"
+    assert plan["wal_first"] <= plan["wal_last"]
+    assert not (sandbox.sandbox.targets_dir / plan["target"]).exists()
+
+
+def _targets(sb: SandboxHandle) -> list[str]:
+    return sorted(os.listdir(sb.sandbox.targets_dir))
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["--to-time", "2026-11-24T18:05:00"], 2, "no UTC offset"),
+        (["--to-time", "last tuesday"], 2, "not an RFC 3339 time"),
+        (["--to-time", "+1h"], 2, "in the future"),
+        (["--to-time", "2001-01-01T00:00:00Z"], 2, "before the earliest restorable time"),
+        (["--latest", "--to-time", "now"], 2, "exactly one of"),
+        ([], 2, "exactly one of"),
+        (["--latest", "--target", "Bad_Name"], 2, "not valid"),
+        (["--latest", "--target", "latest-one"], 2, "already exists"),
+        (["--latest", "--env", "nowhere"], 2, "not configured"),
+    ],
+)
+def test_bad_input_is_refused_clearly_and_creates_nothing(sandbox, history, args, code, fragment) -> None:
+    if "latest-one" in args and not (sandbox.sandbox.targets_dir / "latest-one").exists():
+        run_cli("restore", "--latest", "--target", "latest-one", home=sandbox.home)
+    before = _targets(sandbox)
+    r = run_cli("restore", *args, home=sandbox.home)
+    assert r.returncode == code, r
+    assert fragment in r.stderr
+    assert "Traceback" not in r.stderr + r.stdout
+    assert r.stderr.splitlines()[0].startswith("error: ")
+    assert _targets(sandbox) == before
+
+
+def test_after_the_newest_archived_commit_is_refused_with_the_window(sandbox, history) -> None:
+    newest = history["commits"][-1][1]
+    when = newest + timedelta(milliseconds=1)
+    r = run_cli("restore", "--to-time", format_time(when), home=sandbox.home)
+    # Either nothing newer was archived (refused) or autovacuum committed later (restorable).
+    window = run_cli("backup", "list", "-o", "json", home=sandbox.home).json()["window"]
+    if _parse(window["latest"]) < when:
+        assert r.returncode == 2, r
+        assert "newest archived transaction" in r.stderr
+        assert "restorable window" in r.stderr
+    else:
+        assert r.returncode == 0, r
+
+
+def test_json_errors_are_machine_readable(sandbox) -> None:
+    r = run_cli("restore", "--to-time", "2026-11-24T18:05:00", "--output", "json", home=sandbox.home)
+    assert r.returncode == 2
+    err = json.loads(r.stdout)["error"]
+    assert err["type"] == "TimeParseError" and err["exit_code"] == 2 and err["hint"]
+
+
+def test_backup_list_and_verify(sandbox, history) -> None:
+    r = run_cli("backup", "list", "-o", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    data = r.json()
+    ids = [b["id"] for b in data["backups"] if b["kind"] == "postgres"]
+    assert history["b1"]["id"] in ids and history["b2"]["id"] in ids
+    for b in data["backups"]:
+        assert b["start_lsn"] and b["stop_lsn"] and b["timeline"] == 1 and b["size_bytes"] > 0
+    assert _parse(data["window"]["earliest"]) == _parse(history["b1"]["finished_at"])
+    assert _parse(data["window"]["latest"]) >= history["commits"][-1][1]
+    v = run_cli("backup", "verify", history["b1"]["id"], "-o", "json", home=sandbox.home)
+    assert v.returncode == 0, v
+    checks = {c["name"]: c["ok"] for c in v.json()["results"][0]["checks"]}
+    assert checks == {"pg_verifybackup": True, "wal-continuity": True}
+    missing = run_cli("backup", "verify", "pg-nope", home=sandbox.home)
+    assert missing.returncode == 2 and "no PostgreSQL backup" in missing.stderr
+
+
+def test_targets_list_and_drop(sandbox, history) -> None:
+    r = run_cli("targets", "list", "-o", "json", home=sandbox.home)
+    names = {t["name"]: t for t in r.json()["targets"]}
+    assert names["latest-one"]["status"] == "ready"
+    refused = run_cli("targets", "drop", "latest-one", home=sandbox.home, input="")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert (sandbox.sandbox.targets_dir / "latest-one").exists()
+    ok = run_cli("targets", "drop", "latest-one", "--yes", home=sandbox.home)
+    assert ok.returncode == 0, ok
+    assert not (sandbox.sandbox.targets_dir / "latest-one").exists()

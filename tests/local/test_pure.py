@@ -1,0 +1,121 @@
+"""Pure logic: time parsing, WAL arithmetic, restore windows. No servers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from augeoctl.backends.base import RestorableWindow, Window
+from augeoctl.errors import TimeParseError
+from augeoctl.local import wal
+from augeoctl.timeparse import format_time, parse_duration, parse_time
+
+NOW = datetime(2026, 11, 24, 18, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-24T18:05:00Z", datetime(2026, 11, 24, 18, 5, tzinfo=UTC)),
+        ("2026-11-24T18:05:00.250z", datetime(2026, 11, 24, 18, 5, 0, 250000, tzinfo=UTC)),
+        ("2026-11-24 19:05:00+01:00", datetime(2026, 11, 24, 18, 5, tzinfo=UTC)),
+        ("2026-11-24T13:05:00-0500", datetime(2026, 11, 24, 18, 5, tzinfo=UTC)),
+        ("2026-11-24T18:05:00.123456789Z", datetime(2026, 11, 24, 18, 5, 0, 123456, tzinfo=UTC)),
+        ("now", NOW),
+        ("NOW", NOW),
+        ("-15m", NOW - timedelta(minutes=15)),
+        ("-2h", NOW - timedelta(hours=2)),
+        ("-1h30m", NOW - timedelta(minutes=90)),
+        ("-90s", NOW - timedelta(seconds=90)),
+        ("-1d", NOW - timedelta(days=1)),
+    ],
+)
+def test_parse_time_accepts(text: str, expected: datetime) -> None:
+    assert parse_time(text, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("2026-11-24T18:05:00", "no UTC offset"),
+        ("2026-11-24 18:05", "not an RFC 3339"),
+        ("yesterday", "not an RFC 3339"),
+        ("-15x", "not a relative time"),
+        ("", "empty"),
+        ("2026-13-40T18:05:00Z", "not a valid time"),
+    ],
+)
+def test_parse_time_refuses_with_reason(text: str, fragment: str) -> None:
+    with pytest.raises(TimeParseError) as err:
+        parse_time(text, now=NOW)
+    assert fragment in err.value.message
+    assert err.value.hint
+
+
+def test_no_offset_hint_suggests_the_fix() -> None:
+    with pytest.raises(TimeParseError) as err:
+        parse_time("2026-11-24T18:05:00")
+    assert "2026-11-24T18:05:00Z" in (err.value.hint or "")
+
+
+def test_durations() -> None:
+    assert parse_duration("4h") == timedelta(hours=4)
+    assert parse_duration("15m") == timedelta(minutes=15)
+    assert parse_duration("1h30m") == timedelta(minutes=90)
+    assert parse_duration("250ms") == timedelta(milliseconds=250)
+    assert parse_duration("900") == timedelta(seconds=900)
+    for bad in ("", "h", "4 hours", "1h-5m"):
+        with pytest.raises(TimeParseError):
+            parse_duration(bad)
+
+
+def test_format_time_is_utc_z() -> None:
+    assert format_time(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)) == "2026-01-02T03:04:05.000006Z"
+    assert format_time(None) is None
+
+
+def test_segment_names_round_trip() -> None:
+    lsn = wal.parse_lsn("1/A3000028")
+    assert wal.format_lsn(lsn) == "1/A3000028"
+    segno = wal.segment_number(lsn)
+    name = wal.segment_name(1, segno)
+    assert name == "0000000100000001000000A3"
+    assert wal.parse_segment(name) == (1, segno)
+    # crossing the 4 GiB "xlogid" boundary
+    assert wal.segment_name(2, 0x100) == "000000020000000100000000"
+
+
+def test_continuity_reports_every_missing_segment(tmp_path) -> None:
+    for segno in (3, 4, 5, 7, 9):
+        (tmp_path / wal.segment_name(1, segno)).write_bytes(b"x")
+    (tmp_path / "00000002.history").write_text("")
+    cont = wal.continuity(tmp_path, 1, 3)
+    assert cont.missing == (wal.segment_name(1, 6), wal.segment_name(1, 8))
+    assert cont.last_contiguous == wal.segment_name(1, 5)
+    assert cont.newest == wal.segment_name(1, 9)
+    assert not cont.ok
+    assert wal.continuity(tmp_path, 1, 7).missing == (wal.segment_name(1, 8),)
+    assert wal.continuity(tmp_path, 1, 9).ok
+    empty = wal.continuity(tmp_path, 1, 20)
+    assert empty.last_contiguous is None and not empty.ok
+
+
+def _w(bid: str, start_min: int, end_min: int | None, gap: tuple[str, ...] = ()) -> Window:
+    return Window(
+        backup_id=bid,
+        earliest=NOW + timedelta(minutes=start_min),
+        latest=None if end_min is None else NOW + timedelta(minutes=end_min),
+        gap=gap,
+    )
+
+
+def test_window_union_and_containment() -> None:
+    win = RestorableWindow(windows=(_w("a", 0, 30, ("X",)), _w("b", 40, 90)))
+    assert win.earliest == NOW
+    assert win.latest == NOW + timedelta(minutes=90)
+    assert win.windows[0].contains(NOW + timedelta(minutes=30))
+    assert not win.windows[0].contains(NOW + timedelta(minutes=31))
+    assert not win.windows[1].contains(NOW + timedelta(minutes=35))
+    assert "nothing" in RestorableWindow(windows=(_w("c", 0, None),)).describe()
+    assert RestorableWindow(windows=(_w("c", 0, None),)).earliest is None
