@@ -54,7 +54,7 @@ _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
     "kind": (False, str, '"local"'),
     "home": (False, str, "state folder of the sandbox (also AUGEO_HOME)"),
     "archive_timeout": (False, int, "seconds before a partly filled WAL segment is archived"),
-    "synchronous_wal_streaming": (False, bool, "stream WAL synchronously with pg_receivewal"),
+    "wal_streaming": (False, str, 'pg_receivewal streaming: "off", "async" or "sync"'),
 }
 
 

@@ -297,3 +297,10 @@ class RedisBackend(ABC):
 
     @abstractmethod
     def verify_backup(self, backup_id: str | None, reporter: Reporter) -> VerifyResult: ...
+
+    @abstractmethod
+    def restore_target(self, backup_id: str | None, name: str) -> dict[str, Any]:
+        """Start a NEW Redis from a backup; returns its url, port, backup_id and key count."""
+
+    @abstractmethod
+    def drop_target(self, name: str) -> None: ...

@@ -276,12 +276,12 @@ class LocalPostgresBackend(PostgresBackend):
 
     def _continuity(self, backup: BackupInfo) -> wal.Continuity:
         return wal.continuity(
-            self.sandbox.wal_archive, int(backup.timeline or 1), self._start_segno(backup), self.seg_size
+            self.sandbox.wal_dirs(), int(backup.timeline or 1), self._start_segno(backup), self.seg_size
         )
 
     def _index(self) -> wal.SegmentIndex:
         return wal.SegmentIndex(
-            self.sandbox.wal_archive, self.sandbox.store / "wal-index.json", tools.pg_tool("pg_waldump")
+            self.sandbox.wal_dirs(), self.sandbox.store / "wal-index.json", tools.pg_tool("pg_waldump")
         )
 
     def _contiguous_segments(self, backup: BackupInfo, cont: wal.Continuity) -> list[str]:
@@ -313,7 +313,7 @@ class LocalPostgresBackend(PostgresBackend):
                 gap=tuple(cont.missing[:1]) if cont.missing else (),
             ))
         index.save()
-        segs_all = wal.archived_segments(self.sandbox.wal_archive, 1)
+        segs_all = wal.archived_segments(self.sandbox.wal_dirs(), 1)
         return RestorableWindow(
             windows=tuple(windows), missing_segments=tuple(sorted(missing)),
             archived_segments=len(segs_all), newest_segment=segs_all[-1] if segs_all else None,
@@ -350,7 +350,11 @@ class LocalPostgresBackend(PostgresBackend):
             status = st.get("status", "unknown")
             if status == "in-progress" and not tools.pid_alive(st.get("owner_pid")):
                 status = "interrupted"
-            if status == "ready" and not tools.pid_alive(self._postmaster_pid(d / "data")):
+            if st.get("kind") == "redis":
+                alive = tools.pid_alive(_read_pid(d / "redis.pid"))
+            else:
+                alive = tools.pid_alive(self._postmaster_pid(d / "data"))
+            if status == "ready" and not alive:
                 status = "stopped"
 
             def ts(key: str) -> datetime | None:
@@ -358,7 +362,7 @@ class LocalPostgresBackend(PostgresBackend):
 
             out.append(TargetInfo(
                 name=d.name, status=status,
-                dsn=st.get("dsn"), created_at=ts("created_at"), backup_id=st.get("backup_id"),
+                dsn=st.get("dsn") or st.get("url"), created_at=ts("created_at"), backup_id=st.get("backup_id"),
                 requested=ts("requested"), reached=ts("reached"), detail=st.get("detail"),
             ))
         return out
@@ -371,6 +375,12 @@ class LocalPostgresBackend(PostgresBackend):
 
     def _remove_target(self, name: str) -> None:
         d = self._target_dir(name)
+        redis_pid = _read_pid(d / "redis.pid")
+        if tools.pid_alive(redis_pid):
+            os.kill(redis_pid, signal.SIGTERM)  # type: ignore[arg-type]
+            deadline = time.monotonic() + 10
+            while tools.pid_alive(redis_pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
         data = d / "data"
         pid = self._postmaster_pid(data)
         if tools.pid_alive(pid):
@@ -620,7 +630,15 @@ class LocalPostgresBackend(PostgresBackend):
         )
 
     def _configure_recovery(self, plan: RestorePlan, data: Path, port: int, sock: Path) -> None:
-        archive = self.sandbox.wal_archive
+        # Archived segments first; then what pg_receivewal streamed, including the
+        # newest partial segment, which holds commits the archive does not have yet.
+        restore_cmd = f'cp "{self.sandbox.wal_archive}/%f" "%p"'
+        stream = self.sandbox.wal_stream
+        if stream.exists():
+            restore_cmd = (
+                f'{restore_cmd} 2>/dev/null || cp "{stream}/%f" "%p" 2>/dev/null'
+                f' || cp "{stream}/%f.partial" "%p"'
+            )
         settings = {
             "port": str(port),
             "listen_addresses": "'127.0.0.1'",
@@ -630,7 +648,7 @@ class LocalPostgresBackend(PostgresBackend):
             "archive_command": "''",
             "primary_conninfo": "''",
             "synchronous_standby_names": "''",
-            "restore_command": "'" + f'cp "{archive}/%f" "%p"'.replace("'", "''") + "'",
+            "restore_command": "'" + restore_cmd.replace("'", "''") + "'",
             "recovery_target_action": "'promote'",
             "recovery_target_timeline": "'current'",
             "log_line_prefix": "'%m [%p] '",
@@ -710,6 +728,13 @@ class LocalPostgresBackend(PostgresBackend):
         except psycopg.Error as exc:
             checks.append(Check("query", False, str(exc).strip()))
         return checks, tables
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _main_thread() -> bool:

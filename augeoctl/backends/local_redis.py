@@ -215,6 +215,12 @@ class LocalRedisBackend(RedisBackend):
         while client.info("persistence").get("rdb_bgsave_in_progress") and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def restore_target(self, backup_id: str | None, name: str) -> dict[str, Any]:
+        return _restore_target(self, backup_id, name)
+
+    def drop_target(self, name: str) -> None:
+        _drop_target(self, name)
+
     def verify_backup(self, backup_id: str | None, reporter: Reporter) -> VerifyResult:
         backup = self.get_backup(backup_id)
         rdb = Path(str(backup.location))
@@ -244,3 +250,60 @@ class LocalRedisBackend(RedisBackend):
         except BackupError as exc:
             checks.append(Check("load", False, str(exc)))
         return VerifyResult(backup.id, "redis", tuple(checks))
+
+
+def _restore_target(backend: LocalRedisBackend, backup_id: str | None, name: str) -> dict[str, Any]:
+    """Start a NEW redis-server (daemonized, on a free port) from a stored RDB."""
+    backup = backend.get_backup(backup_id)
+    tdir = backend.sandbox.targets_dir / name
+    if tdir.exists():
+        raise BackupError(f'a target named "{name}" already exists')
+    tdir.mkdir(parents=True)
+    shutil.copyfile(str(backup.location), tdir / "dump.rdb")
+    port = tools.free_port()
+    conf = tdir / "redis.conf"
+    conf.write_text(
+        f"bind 127.0.0.1\nport {port}\ndaemonize yes\npidfile {tdir / 'redis.pid'}\n"
+        f"logfile {tdir / 'redis.log'}\ndir {tdir}\ndbfilename dump.rdb\nsave \"\"\nappendonly no\n"
+    )
+    (tdir / "target.json").write_text(json.dumps({
+        "name": name, "kind": "redis", "status": "in-progress", "backup_id": backup.id,
+        "created_at": datetime.now(UTC).isoformat(), "url": f"redis://127.0.0.1:{port}/0",
+    }))
+    proc = tools.run([tools.redis_server(), str(conf)], check=False)
+    if proc.returncode != 0:
+        raise BackupError(f"redis-server did not start: {proc.stderr.strip()}")
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if client.ping() and not client.info("persistence").get("loading"):
+                break
+        except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
+            pass
+        time.sleep(0.05)
+    else:
+        raise BackupError(f"the Redis target did not come up: {tools.tail(tdir / 'redis.log', 5)}")
+    state = json.loads((tdir / "target.json").read_text())
+    state["status"] = "ready"
+    (tdir / "target.json").write_text(json.dumps(state))
+    return {"name": name, "url": f"redis://127.0.0.1:{port}/0", "port": port, "backup_id": backup.id,
+            "keys": client.dbsize()}
+
+
+def _drop_target(backend: LocalRedisBackend, name: str) -> None:
+    import signal
+
+    tdir = backend.sandbox.targets_dir / name
+    try:
+        pid = int((tdir / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        pid = None
+    if tools.pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 10
+        while tools.pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    shutil.rmtree(tdir, ignore_errors=True)

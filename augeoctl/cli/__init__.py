@@ -24,12 +24,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from augeoctl.cli import backup, restore, sandbox
+    from augeoctl.cli import backup, drill, restore, sandbox
 
     cli.add_command(sandbox.sandbox)
     cli.add_command(backup.backup)
     cli.add_command(restore.restore)
     cli.add_command(restore.targets)
+    cli.add_command(drill.dr_drill, name="dr-drill")
 
 
 _register()

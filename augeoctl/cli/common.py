@@ -183,6 +183,20 @@ class AugeoGroup(click.Group):
         except KeyboardInterrupt:
             report_error(Interrupted("interrupted"), _wants_json(ctx))
             ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:  # a bug: say so plainly; the traceback with -v
+            verbose = ctx.find_root().meta.get(_FLAGS, {}).get("verbose", 0)
+            if verbose:
+                import traceback
+
+                traceback.print_exc()
+            report_error(
+                AugeoError(f"internal error: {type(exc).__name__}: {exc}",
+                           hint="this is a bug in augeoctl; run again with -v for the traceback"),
+                _wants_json(ctx),
+            )
+            ctx.exit(1)
 
 
 def _wants_json(ctx: click.Context) -> bool:

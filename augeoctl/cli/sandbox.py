@@ -30,6 +30,10 @@ def _text(result: dict[str, Any]) -> str:
         lines.append(f"{label:<11} {c['state']:<12}{where}{pid}")
         if c.get("detail"):
             lines.extend("            " + ln for ln in c["detail"].splitlines())
+    rcv = result.get("wal_receiver") or {}
+    if result.get("wal_streaming", "off") != "off":
+        lines.append(f"WAL stream  {rcv.get('state')} ({result['wal_streaming']})"
+                     + (f"  pid {rcv['pid']}" if rcv.get("pid") else ""))
     lines.append(f"WAL archive_timeout: {result['archive_timeout']} s")
     return "\n".join(lines)
 

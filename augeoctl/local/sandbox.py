@@ -40,6 +40,7 @@ from augeoctl.progress import NullReporter, Reporter
 DEFAULT_ARCHIVE_TIMEOUT = 60
 APP_DB = "augeo"
 SUPERUSER = "augeo"
+RECEIVER_NAME = "augeo_receivewal"
 
 
 # ---------------------------------------------------------------------------
@@ -148,14 +149,18 @@ class SandboxStatus:
     postgres: Component
     redis: Component
     archive_timeout: int
+    wal_streaming: str = "off"
+    wal_receiver: Component | None = None
 
     @property
     def running(self) -> bool:
-        return self.postgres.running and self.redis.running
+        receiver_ok = self.wal_receiver is None or self.wal_receiver.state in ("off", "running")
+        return self.postgres.running and self.redis.running and receiver_ok
 
     @property
     def crashed(self) -> list[str]:
-        return [c.name for c in (self.postgres, self.redis) if c.state == "crashed"]
+        parts = [self.postgres, self.redis] + ([self.wal_receiver] if self.wal_receiver else [])
+        return [c.name for c in parts if c.state == "crashed"]
 
     def to_dict(self) -> dict[str, Any]:
         pg = asdict(self.postgres)
@@ -165,6 +170,8 @@ class SandboxStatus:
             "home": self.home,
             "running": self.running,
             "archive_timeout": self.archive_timeout,
+            "wal_streaming": self.wal_streaming,
+            "wal_receiver": asdict(self.wal_receiver) if self.wal_receiver else None,
             "postgres": {**pg, "running": self.postgres.running},
             "redis": {**rd, "running": self.redis.running},
         }
@@ -187,6 +194,9 @@ class Sandbox:
         self.redis_pidfile = self.redis_dir / "redis.pid"
         self.store = self.home / "store"
         self.wal_archive = self.store / "wal"
+        self.wal_stream = self.store / "wal-stream"
+        self.receiver_pidfile = self.pg_dir / "pg_receivewal.pid"
+        self.receiver_log = self.pg_dir / "pg_receivewal.log"
         self.base_dir = self.store / "base"
         self.redis_store = self.store / "redis"
         self.targets_dir = self.home / "targets"
@@ -234,6 +244,20 @@ class Sandbox:
         if result < 1:
             raise ConfigError("archive_timeout must be at least 1 second")
         return result
+
+    @property
+    def wal_streaming(self) -> str:
+        """off: archive only; async/sync: pg_receivewal streams WAL (sync: commits wait for it)."""
+        value = str(
+            self.settings.get("wal_streaming", os.environ.get("AUGEO_WAL_STREAMING", "off"))
+        ).lower()
+        if value not in ("off", "async", "sync"):
+            raise ConfigError(f'wal_streaming "{value}" is not known', hint="use off, async or sync")
+        return value
+
+    def wal_dirs(self) -> list[Path]:
+        """Where complete WAL segments can be found: the archive, then streamed WAL."""
+        return [self.wal_archive, self.wal_stream]
 
     # -- connection details ----------------------------------------------
 
@@ -302,7 +326,20 @@ class Sandbox:
             "redis", rd_state, self._redis_pid(), self.redis_conf.exists(),
             f"redis://127.0.0.1:{rd_port}/0" if rd_port else None, self.redis_log,
         )
-        return SandboxStatus(str(self.home), postgres, redis, self.archive_timeout)
+        receiver_pid = self._receiver_pid()
+        if self.wal_streaming == "off":
+            receiver = Component("wal_receiver", "off")
+        elif tools.pid_alive(receiver_pid):
+            receiver = Component("wal_receiver", "running", pid=receiver_pid,
+                                 detail=f"pg_receivewal ({self.wal_streaming}) into {self.wal_stream}")
+        else:
+            receiver = Component(
+                "wal_receiver", "crashed" if postgres.running else "stopped",
+                detail=f"pg_receivewal is not running; log: {self.receiver_log}",
+                log=str(self.receiver_log),
+            )
+        return SandboxStatus(str(self.home), postgres, redis, self.archive_timeout,
+                             wal_streaming=self.wal_streaming, wal_receiver=receiver)
 
     # -- up / down -----------------------------------------------------------
 
@@ -349,6 +386,7 @@ class Sandbox:
             self._write_pg_conf(int(port))  # archive_timeout may have changed
             tools.run(as_service([tools.pg_tool("pg_ctl"), "-D", str(self.pg_data), "reload", "-s"]),
                       check=False)
+            self._receiver_up(int(port), reporter)
             return {**st, "desired": "up"}
         if not (self.pg_data / "PG_VERSION").exists():
             reporter.status("initdb")
@@ -371,6 +409,17 @@ class Sandbox:
             port = tools.free_port()
         self._write_pg_conf(int(port))
         self._write_archive_script()
+        if pid is not None and not tools.pid_alive(pid):
+            # A postmaster that was killed may linger as a zombie until it is reaped, and
+            # PostgreSQL would take its stale lock file for a live server.
+            (self.pg_data / "postmaster.pid").unlink(missing_ok=True)
+            for lock in self.pg_socket.glob(".s.PGSQL.*.lock"):
+                try:
+                    owner = int(lock.read_text().splitlines()[0])
+                except (OSError, ValueError, IndexError):
+                    owner = None
+                if not tools.pid_alive(owner):
+                    lock.unlink(missing_ok=True)
         reporter.status(f"starting PostgreSQL on 127.0.0.1:{port}")
         self.pg_log.touch()
         chown_tree(self.pg_log)
@@ -386,8 +435,63 @@ class Sandbox:
                 f"PostgreSQL did not start: {proc.stderr.strip()[-300:]}\n{tools.tail(self.pg_log, 8)}"
             )
         new_state = {**st, "port": int(port), "desired": "up"}
+        self._receiver_up(int(port), reporter)
         self._seed(int(port), reporter)
         return new_state
+
+    def _receiver_pid(self) -> int | None:
+        try:
+            return int(self.receiver_pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _receiver_up(self, port: int, reporter: Reporter) -> None:
+        """Start pg_receivewal when streaming is configured (and drop its slot when not)."""
+        conninfo = f"host=127.0.0.1 port={port} user={SUPERUSER} application_name={RECEIVER_NAME}"
+        if self.wal_streaming == "off":
+            pid = self._receiver_pid()
+            if tools.pid_alive(pid):
+                os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
+            tools.run(as_service([tools.pg_tool("pg_receivewal"), "-d", conninfo, "-S", RECEIVER_NAME,
+                                  "--drop-slot"]), check=False)
+            return
+        if tools.pid_alive(self._receiver_pid()):
+            return
+        make_dir(self.wal_stream, 0o750)
+        proc = tools.run(as_service([
+            tools.pg_tool("pg_receivewal"), "-d", conninfo, "-S", RECEIVER_NAME,
+            "--create-slot", "--if-not-exists",
+        ]), check=False)
+        if proc.returncode != 0:
+            raise SandboxError(f"pg_receivewal could not create its slot: {proc.stderr.strip()}")
+        self.receiver_log.touch()
+        chown_tree(self.receiver_log)
+        args = [tools.pg_tool("pg_receivewal"), "-D", str(self.wal_stream), "-d", conninfo,
+                "-S", RECEIVER_NAME, "-n"]
+        if self.wal_streaming == "sync":
+            args.append("--synchronous")
+        reporter.status(f"starting pg_receivewal ({self.wal_streaming})")
+        with self.receiver_log.open("ab") as log:
+            child = subprocess.Popen(as_service(args), stdout=log, stderr=log, start_new_session=True)
+        self.receiver_pidfile.write_text(str(child.pid))
+        # Wait until the server sees the receiver streaming, so sync commits do not stall.
+        import psycopg
+
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if child.poll() is not None:
+                raise SandboxError(f"pg_receivewal exited: {tools.tail(self.receiver_log, 5)}")
+            with psycopg.connect(
+                f"host=127.0.0.1 port={port} user={SUPERUSER} dbname=postgres", autocommit=True
+            ) as conn:
+                row = conn.execute(
+                    "SELECT state FROM pg_stat_replication WHERE application_name = %s",
+                    (RECEIVER_NAME,),
+                ).fetchone()
+            if row and row[0] == "streaming":
+                return
+            time.sleep(0.05)
+        raise SandboxError("pg_receivewal did not start streaming within 15 s")
 
     def _write_archive_script(self) -> None:
         script = self.pg_dir / "archive-wal.sh"
@@ -412,6 +516,7 @@ class Sandbox:
             "timezone": "'UTC'",
             "shared_buffers": "'128MB'",
             "max_wal_size": "'1GB'",
+            "synchronous_standby_names": f"'{RECEIVER_NAME}'" if self.wal_streaming == "sync" else "''",
         }
         text = "# written by augeoctl sandbox up; edits are overwritten\n" + "".join(
             f"{k} = {v}\n" for k, v in lines.items()
@@ -475,6 +580,9 @@ class Sandbox:
             if (self.pg_data / "PG_VERSION").exists():
                 with reporter.step("stopping PostgreSQL"):
                     stop_postgres(self.pg_data)
+            rpid = self._receiver_pid()
+            if tools.pid_alive(rpid):
+                os.kill(rpid, signal.SIGTERM)  # type: ignore[arg-type]
             if "postgres" in state:
                 state["postgres"]["desired"] = "down"
             pid = self._redis_pid()

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -59,17 +60,34 @@ class Continuity:
         return not self.missing
 
 
-def archived_segments(archive: Path, tli: int) -> list[str]:
+WalDirs = Path | Sequence[Path]
+
+
+def _dirs(archive: WalDirs) -> list[Path]:
+    return [archive] if isinstance(archive, Path) else list(archive)
+
+
+def archived_segments(archive: WalDirs, tli: int) -> list[str]:
+    """Complete segments of a timeline found in the archive (and any streaming folder)."""
     prefix = f"{tli:08X}"
-    try:
-        names = os.listdir(archive)
-    except FileNotFoundError:
-        return []
+    names: set[str] = set()
+    for d in _dirs(archive):
+        try:
+            names.update(os.listdir(d))
+        except FileNotFoundError:
+            continue
     return sorted(n for n in names if is_segment(n) and n.startswith(prefix))
 
 
+def locate(archive: WalDirs, segment: str) -> Path:
+    for d in _dirs(archive):
+        if (d / segment).exists():
+            return d / segment
+    raise FileNotFoundError(segment)
+
+
 def continuity(
-    archive: Path, tli: int, start_segno: int, seg_size: int = DEFAULT_SEGMENT_SIZE
+    archive: WalDirs, tli: int, start_segno: int, seg_size: int = DEFAULT_SEGMENT_SIZE
 ) -> Continuity:
     present = {parse_segment(n, seg_size)[1] for n in archived_segments(archive, tli)}
     first = segment_name(tli, start_segno, seg_size)
@@ -125,7 +143,7 @@ class SegmentIndex:
     different content), so a segment's times are read once with pg_waldump.
     """
 
-    def __init__(self, archive: Path, index_file: Path, pg_waldump: str) -> None:
+    def __init__(self, archive: WalDirs, index_file: Path, pg_waldump: str) -> None:
         self.archive = archive
         self.index_file = index_file
         self.pg_waldump = pg_waldump
@@ -137,7 +155,7 @@ class SegmentIndex:
         self._dirty = False
 
     def times(self, segment: str) -> tuple[datetime | None, datetime | None]:
-        path = self.archive / segment
+        path = locate(self.archive, segment)
         stat = path.stat()
         entry = self._data.get(segment)
         if entry is None or entry.get("size") != stat.st_size or entry.get("mtime") != int(

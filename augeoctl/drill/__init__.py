@@ -1,0 +1,1 @@
+"""Disaster-recovery drills that measure RTO and RPO under a live write workload."""
