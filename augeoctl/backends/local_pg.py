@@ -340,7 +340,7 @@ class LocalPostgresBackend(PostgresBackend):
         return state.get("status") in ("interrupted", "failed")
 
     def list_targets(self) -> list[TargetInfo]:
-        out = []
+        out: list[TargetInfo] = []
         if not self.sandbox.targets_dir.exists():
             return out
         for d in sorted(self.sandbox.targets_dir.iterdir()):
@@ -357,7 +357,7 @@ class LocalPostgresBackend(PostgresBackend):
             if status == "ready" and not alive:
                 status = "stopped"
 
-            def ts(key: str) -> datetime | None:
+            def ts(key: str, st: dict[str, Any] = st) -> datetime | None:
                 return datetime.fromisoformat(st[key]) if st.get(key) else None
 
             out.append(TargetInfo(

@@ -99,7 +99,7 @@ class LocalRedisBackend(RedisBackend):
         self.sandbox = sandbox
 
     def list_backups(self) -> list[BackupInfo]:
-        out = []
+        out: list[BackupInfo] = []
         store = self.sandbox.redis_store
         if not store.exists():
             return out
@@ -168,7 +168,7 @@ class LocalRedisBackend(RedisBackend):
                     continue
                 raise BackupError(f"BGSAVE was refused: {exc}") from None
             key_count = int(results[0])
-            sample = {k.decode("utf-8", "backslashreplace"): _digest(v) for k, v in zip(keys, results[1:-1])}
+            sample = {k.decode("utf-8", "backslashreplace"): _digest(v) for k, v in zip(keys, results[1:-1], strict=True)}
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
                 info = client.info("persistence")

@@ -650,7 +650,7 @@ def _wait_ready(url: str, timeout: float) -> tuple[bool, Any]:
 
 def history(home: Path) -> list[dict[str, Any]]:
     """Past drills, newest first."""
-    out = []
+    out: list[dict[str, Any]] = []
     d = home / "drills"
     if not d.exists():
         return out

@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 DRILL_SCHEMA = "augeo_drill"
 DRILL_TABLE = f"{DRILL_SCHEMA}.writes"
@@ -109,7 +110,7 @@ class PostgresWriter(_Writer):
         super().__init__(rate)
         self.dsn = dsn
         self.drill_id = drill_id
-        self.conn = None
+        self.conn: Any = None
 
     def open(self) -> None:
         import psycopg
@@ -134,7 +135,7 @@ class RedisWriter(_Writer):
         super().__init__(rate)
         self.url = url
         self.drill_id = drill_id
-        self.client = None
+        self.client: Any = None
 
     def open(self) -> None:
         import redis
