@@ -48,6 +48,13 @@ _AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
     "arm_endpoint": (False, str, "Azure Resource Manager endpoint (sovereign clouds)"),
     "authority": (False, str, "Microsoft Entra authority host (sovereign clouds)"),
     "credential_scope": (False, str, "ARM token scope (sovereign clouds)"),
+    "ca_bundle": (False, str, "PEM file of extra trusted certificate authorities"),
+    "retry_total": (False, int, "retries of a failed or throttled Azure request"),
+    "poll_interval": (False, float, "seconds between polls of a long-running operation"),
+    "postgres_port": (False, int, "PostgreSQL port (default 5432)"),
+    "postgres_sslmode": (False, str, "libpq sslmode for PostgreSQL connections (default require)"),
+    "postgres_auth": (False, str, '"entra" (access token, default) or "password" (from Key Vault)'),
+    "key_vault_url": (False, str, "Key Vault URI, when it is not https://NAME.vault.azure.net"),
 }
 
 _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
@@ -153,8 +160,10 @@ def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
         )
     for key, value in raw.items():
         typ = schema[key][1]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
         if typ is int and isinstance(value, bool) or not isinstance(value, typ):
-            kinds = {str: "a string", int: "an integer", bool: "true or false"}
+            kinds = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
             raise ConfigError(
                 f"{source}: environments.{name}.{key} must be {kinds[typ]}, "
                 f"got {value!r}"

@@ -273,8 +273,14 @@ class PostgresBackend(ABC):
 
     @abstractmethod
     def plan_restore(
-        self, to_time: datetime | None, target: str | None, *, now: datetime | None = None
-    ) -> RestorePlan: ...
+        self, to_time: datetime | None, target: str | None, *, now: datetime | None = None,
+        geo: bool = False,
+    ) -> RestorePlan:
+        """Validate a restore and decide how to do it; creates nothing."""
+
+    def backup_settings(self) -> dict[str, Any]:
+        """What the backend knows of the backup configuration (retention, redundancy...)."""
+        return {}
 
     @abstractmethod
     def restore(self, plan: RestorePlan, reporter: Reporter) -> RestoreResult: ...

@@ -105,6 +105,13 @@ class LocalPostgresBackend(PostgresBackend):
     def _meta_path(self, backup_id: str) -> Path:
         return self.sandbox.base_dir / backup_id / "meta.json"
 
+    def backup_settings(self) -> dict[str, Any]:
+        return {
+            "wal_archive": str(self.sandbox.wal_archive),
+            "archive_timeout": self.sandbox.archive_timeout,
+            "wal_streaming": self.sandbox.wal_streaming,
+        }
+
     def list_backups(self) -> list[BackupInfo]:
         result = []
         base = self.sandbox.base_dir
@@ -397,8 +404,12 @@ class LocalPostgresBackend(PostgresBackend):
     # ------------------------------------------------------------------ restore
 
     def plan_restore(
-        self, to_time: datetime | None, target: str | None, *, now: datetime | None = None
+        self, to_time: datetime | None, target: str | None, *, now: datetime | None = None,
+        geo: bool = False,
     ) -> RestorePlan:
+        if geo:
+            raise RestoreRefused("geo-restore is an Azure feature; the local sandbox has one region",
+                                 hint="drop --geo, or use --env with an Azure environment")
         now = now or _now()
         if to_time is not None and to_time > now + FUTURE_TOLERANCE:
             raise RestoreRefused(

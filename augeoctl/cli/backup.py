@@ -64,7 +64,11 @@ def _list_text(r: dict[str, Any]) -> str:
             out.append(f"  backup {x['backup_id']}: window ends at the missing segment {x['ends_at_gap'][0]}")
         if w["missing_segments"]:
             out.append("missing WAL segments: " + ", ".join(w["missing_segments"]))
-        out.append(f"WAL archive: {w['archived_segments']} segment(s), newest {w['newest_segment'] or '-'}")
+        if w["archived_segments"] or w["newest_segment"]:
+            out.append(f"WAL archive: {w['archived_segments']} segment(s), newest {w['newest_segment'] or '-'}")
+    st = r.get("settings") or {}
+    if st:
+        out.append("settings: " + ", ".join(f"{k}={v}" for k, v in st.items()))
     return "\n".join(out)
 
 
@@ -75,8 +79,10 @@ def list_() -> None:
     s = settings()
     pg = postgres_backend(s)
     backups = [b.to_dict() for b in pg.list_backups()]
-    backups += [b.to_dict() for b in redis_backend(s).list_backups()]
-    emit({"backups": backups, "window": pg.window().to_dict()}, _list_text)
+    if s.env.is_local or s.env.get("redis_name"):
+        backups += [b.to_dict() for b in redis_backend(s).list_backups()]
+    emit({"backups": backups, "window": pg.window().to_dict(), "settings": pg.backup_settings()},
+         _list_text)
 
 
 def _verify_text(r: dict[str, Any]) -> str:

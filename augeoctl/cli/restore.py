@@ -60,21 +60,28 @@ def _result_text(r: dict[str, Any]) -> str:
               help="Recovery target: RFC 3339 with offset or Z, `now`, or relative like -15m.")
 @click.option("--latest", is_flag=True, help="Recover to the newest archived transaction.")
 @click.option("--target", metavar="NAME", help="Name of the new target (default: generated).")
+@click.option("--geo", is_flag=True,
+              help="Azure: restore the newest geo-redundant backup into the paired region.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @common_options
-def restore(to_time: str | None, latest: bool, target: str | None, dry_run: bool) -> None:
+def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dry_run: bool) -> None:
     """Point-in-time restore into a NEW target, then verify it.
 
     Picks the newest base backup that finished before the time, copies it into a new
     instance, replays archived WAL up to the time and promotes, then checks it with
     pg_amcheck and queries. The source is never stopped, written to or reconfigured.
     """
+    if geo and to_time is not None:
+        raise UsageError("--geo restores the newest geo-redundant backup; it takes no --to-time",
+                         hint="use --geo --latest")
+    if geo:
+        latest = True
     if (to_time is None) == (not latest):
         raise UsageError("give exactly one of --to-time TIME and --latest",
                          hint="e.g. --to-time 2026-11-24T18:05:00Z, --to-time -15m, or --latest")
     when = parse_time(to_time) if to_time is not None else None
     backend = postgres_backend(settings())
-    plan = backend.plan_restore(when, target)
+    plan = backend.plan_restore(when, target, geo=geo)
     if dry_run:
         emit({"dry_run": True, "plan": plan.to_dict()}, lambda r: _plan_text(r["plan"]))
         return
