@@ -71,11 +71,22 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
         duration=_seconds(duration, "--duration"), rate=rate, keep=keep,
         disk_reserve=_bytes(disk_reserve),
     )
-    if not s.env.is_local:
-        raise UsageError(f'drills on the Azure environment "{s.env.name}" are not available in this version',
-                         hint="use --env local")
-    confirm_by_name(scenario, yes, f"a drill that will {_DAMAGE[scenario]} (repaired afterwards)")
-    report = LocalDrill(Sandbox(s.home, s.env.settings), reporter(), environment=s.env.name).run(cfg)
+    if s.env.is_local:
+        confirm_by_name(scenario, yes, f"a drill that will {_DAMAGE[scenario]} (repaired afterwards)")
+        report = LocalDrill(Sandbox(s.home, s.env.settings), reporter(), environment=s.env.name).run(cfg)
+    else:
+        from augeoctl.backends.azure_pg import AzurePostgresBackend
+        from augeoctl.drill.azure import AzureDrill
+
+        if scenario == "redis-loss":
+            raise UsageError("the redis-loss drill runs on the local sandbox only",
+                             hint="choose accidental-delete or server-loss on Azure")
+        if not keep:
+            # Asked before anything is created: the drill deletes the server it makes.
+            confirm_by_name(s.env.name, yes, f"a drill that restores {s.env.get('postgres_server')} into a "
+                            f"new server in {s.env.name} and deletes that server afterwards")
+        backend = AzurePostgresBackend(s.env)
+        report = AzureDrill(backend, s.home, reporter()).run(cfg)
     data = model.to_json(report)
     emit(data, model.render_text)
     if data["verdict"] != "PASS":
@@ -87,7 +98,7 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
 @common_options
 def history(limit: int) -> None:
     """List past drills with RTO, RPO and verdicts (newest first)."""
-    from augeoctl.drill.local import history as load
+    from augeoctl.drill.history import load
 
     items = load(settings().home)[:limit]
 

@@ -25,7 +25,7 @@ from typing import Any
 from augeoctl.backends.base import RestoreResult
 from augeoctl.backends.local_pg import LocalPostgresBackend
 from augeoctl.backends.local_redis import LocalRedisBackend
-from augeoctl.drill import model
+from augeoctl.drill import history, model
 from augeoctl.drill.model import Check, DrillPhase, DrillReport, Integrity
 from augeoctl.drill.workload import (
     DRILL_TABLE,
@@ -166,17 +166,8 @@ class LocalDrill:
         self.reporter = reporter or NullReporter()
         self.hooks = hooks or DrillHooks()
         self.environment = environment
-        self.history_dir = sandbox.home / "drills"
 
     # -- bookkeeping -----------------------------------------------------------
-
-    def _new_id(self) -> str:
-        base = "drill-" + _now().strftime("%Y%m%dT%H%M%SZ")
-        candidate, n = base, 1
-        while (self.history_dir / f"{candidate}.json").exists():
-            n += 1
-            candidate = f"{base}-{n}"
-        return candidate
 
     @contextmanager
     def _phase(self, phases: list[DrillPhase], name: str, label: str) -> Iterator[dict[str, Any]]:
@@ -206,14 +197,13 @@ class LocalDrill:
     # -- the drill -------------------------------------------------------------
 
     def run(self, cfg: DrillConfig) -> DrillReport:
-        drill_id = self._new_id()
+        drill_id = history.new_id(self.sandbox.home)
         ctx = DrillContext(drill_id, self.sandbox, cfg)
         phases: list[DrillPhase] = []
         started = _now()
         wal_mode, rpo_bound = self.wal_mode()
         state: dict[str, Any] = {"checks": [], "integrity": [], "recovery": {}, "service": {},
                                  "workload": {}, "reached": None, "ready_at": None}
-        self.history_dir.mkdir(parents=True, exist_ok=True)
         try:
             with self._phase(phases, "preflight", "preflight"):
                 self._preflight(cfg, state)
@@ -224,7 +214,7 @@ class LocalDrill:
                 recovery_point=None, rto_target=cfg.rto, rpo_target=cfg.rpo, phases=tuple(phases),
                 wal_mode=wal_mode, rpo_bound=rpo_bound, aborted=str(exc),
             )
-            return self._save(report)
+            return history.save(self.sandbox.home, report)
 
         pg_writer = redis_writer = None
         pg_log = redis_log = WriterLog()
@@ -279,7 +269,7 @@ class LocalDrill:
             wal_mode=wal_mode, rpo_bound=rpo_bound, recovery=state["recovery"],
             workload=state["workload"], service=state["service"],
         )
-        return self._save(report)
+        return history.save(self.sandbox.home, report)
 
     # -- phases ----------------------------------------------------------------
 
@@ -598,16 +588,6 @@ class LocalDrill:
         except psycopg.Error:
             return None
 
-    def _save(self, report: DrillReport) -> DrillReport:
-        from dataclasses import replace
-
-        md_path = self.history_dir / f"{report.id}.md"
-        report = replace(report, report_path=str(md_path))
-        data = model.to_json(report)
-        (self.history_dir / f"{report.id}.json").write_text(json.dumps(data, indent=2))
-        md_path.write_text(model.render_markdown(data))
-        return report
-
 
 def _children(pid: int) -> list[int]:
     """Direct children of a process, from /proc."""
@@ -646,18 +626,3 @@ def _wait_ready(url: str, timeout: float) -> tuple[bool, Any]:
             body = {"error": str(exc)}
         time.sleep(0.1)
     return False, body
-
-
-def history(home: Path) -> list[dict[str, Any]]:
-    """Past drills, newest first."""
-    out: list[dict[str, Any]] = []
-    d = home / "drills"
-    if not d.exists():
-        return out
-    for f in sorted(d.glob("drill-*.json"), reverse=True):
-        try:
-            out.append(json.loads(f.read_text()))
-        except ValueError:
-            continue
-    return out
-

@@ -224,3 +224,37 @@ def test_secrets_never_appear_in_output(tmp_path, fake, credential, sandbox) -> 
     for text in outputs:
         assert SECRET_PASSWORD not in text
         assert TOKEN not in text
+
+
+def test_drill_on_azure_restores_verifies_measures_and_deletes(tmp_path, fake, credential, sandbox) -> None:
+    import jsonschema
+
+    from augeoctl.drill import model
+
+    cfg = write_config(tmp_path, fake, sandbox)
+    home = tmp_path / "home"
+    runner = CliRunner(env={"AUGEO_HOME": str(home)})
+    refused = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill"], input="")
+    assert refused.exit_code == 2 and not [q for q in fake.requests if q.method == "PUT"]
+    r = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill", "--yes", "-o", "json"],
+                      catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    jsonschema.validate(data, model.schema())
+    assert data["verdict"] == "PASS" and data["environment"] == "staging"
+    assert 0.9 <= data["rpo_seconds"] <= 1.1  # restored to one second before the marked disaster
+    assert data["rto_seconds"] > 0
+    (put,) = [q for q in fake.requests if q.method == "PUT" and "/flexibleServers/drill-" in q.path
+              and q.path.count("/") == 8]
+    assert put.body["tags"]["augeoctl-drill"] == data["id"]
+    name = put.path.rsplit("/", 1)[1]
+    assert name not in fake.servers  # deleted after the drill
+    assert any(q.method == "DELETE" and q.path.endswith(name) for q in fake.requests)
+    kept = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill", "--keep", "-o", "json"],
+                         catch_exceptions=False)
+    assert kept.exit_code == 0, kept.output
+    assert any(n.startswith("drill-") for n in fake.servers)
+    for f in (home / "drills").iterdir():
+        assert TOKEN not in f.read_text() and SECRET_PASSWORD not in f.read_text()
+    hist = runner.invoke(cli, ["dr-drill", "history", "-o", "json"], catch_exceptions=False)
+    assert len(json.loads(hist.stdout)["drills"]) == 2
