@@ -61,6 +61,25 @@ def client_kwargs(env: Environment) -> dict[str, Any]:
     return kwargs
 
 
+def read_secret(env: Environment, name: str, cred: Any = None) -> str:
+    """A secret's value from the environment's Key Vault; never printed or logged."""
+    vault = env.get("key_vault_url") or (
+        f"https://{env.get('key_vault')}.vault.azure.net" if env.get("key_vault") else None)
+    if not vault:
+        raise UsageError(f'reading the secret "{name}" needs key_vault (or key_vault_url) in the config')
+    from azure.keyvault.secrets import SecretClient
+
+    kwargs: dict[str, Any] = {}
+    if env.get("ca_bundle"):
+        kwargs["connection_verify"] = str(env.get("ca_bundle"))
+    if env.get("key_vault_url"):
+        # A vault reached through a private endpoint or proxy name answers its
+        # challenge for the public vault domain.
+        kwargs["verify_challenge_resource"] = False
+    with translated(f"reading secret {name} from Key Vault"):
+        return str(SecretClient(str(vault), cred or credential(env), **kwargs).get_secret(name).value)
+
+
 def resource_id(env: Environment, provider: str, kind: str, name: str, group: str | None = None) -> str:
     return (
         f"/subscriptions/{env.get('subscription_id')}/resourceGroups/{group or env.get('resource_group')}"

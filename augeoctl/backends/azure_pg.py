@@ -344,22 +344,10 @@ class AzurePostgresBackend(PostgresBackend):
         """A Microsoft Entra access token, or the admin password from Key Vault."""
         mode = str(self.env.get("postgres_auth", "entra"))
         if mode == "password":
-            vault = self.env.get("key_vault_url") or (
-                f"https://{self.env.get('key_vault')}.vault.azure.net" if self.env.get("key_vault") else None)
             secret = self.env.get("postgres_secret")
-            if not vault or not secret:
-                raise UsageError("postgres_auth = \"password\" needs key_vault (or key_vault_url) and postgres_secret")
-            from azure.keyvault.secrets import SecretClient
-
-            kwargs: dict[str, Any] = {}
-            if self.env.get("ca_bundle"):
-                kwargs["connection_verify"] = str(self.env.get("ca_bundle"))
-            if self.env.get("key_vault_url"):
-                # A vault reached through a private endpoint or proxy name answers its
-                # challenge for the public vault domain.
-                kwargs["verify_challenge_resource"] = False
-            with azure.translated(f"reading secret {secret} from Key Vault"):
-                return str(SecretClient(str(vault), self.credential, **kwargs).get_secret(str(secret)).value)
+            if not secret:
+                raise UsageError('postgres_auth = "password" needs postgres_secret (a Key Vault secret name)')
+            return azure.read_secret(self.env, str(secret), self.credential)
         if mode != "entra":
             raise UsageError(f'postgres_auth "{mode}" is not known', hint="use entra or password")
         with azure.translated("getting a Microsoft Entra token for PostgreSQL"):

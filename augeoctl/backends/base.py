@@ -295,6 +295,10 @@ class PostgresBackend(ABC):
 class RedisBackend(ABC):
     """RDB backups of the platform's Redis, verified by loading them."""
 
+    def describe(self) -> dict[str, Any]:
+        """The service and its persistence configuration."""
+        return {}
+
     @abstractmethod
     def list_backups(self) -> list[BackupInfo]: ...
 

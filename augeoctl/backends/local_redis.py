@@ -98,6 +98,10 @@ class LocalRedisBackend(RedisBackend):
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
+    def describe(self) -> dict[str, Any]:
+        return {"service": "redis-server (sandbox)", "rdb_enabled": True, "rdb_save": "60 1 10 100",
+                "store": str(self.sandbox.redis_store)}
+
     def list_backups(self) -> list[BackupInfo]:
         out: list[BackupInfo] = []
         store = self.sandbox.redis_store

@@ -66,9 +66,12 @@ def _list_text(r: dict[str, Any]) -> str:
             out.append("missing WAL segments: " + ", ".join(w["missing_segments"]))
         if w["archived_segments"] or w["newest_segment"]:
             out.append(f"WAL archive: {w['archived_segments']} segment(s), newest {w['newest_segment'] or '-'}")
-    st = r.get("settings") or {}
+    st = dict(r.get("settings") or {})
+    redis = st.pop("redis", None)
     if st:
-        out.append("settings: " + ", ".join(f"{k}={v}" for k, v in st.items()))
+        out.append("PostgreSQL: " + ", ".join(f"{k}={v}" for k, v in st.items()))
+    if redis:
+        out.append("Redis: " + ", ".join(f"{k}={v}" for k, v in redis.items()))
     return "\n".join(out)
 
 
@@ -79,10 +82,12 @@ def list_() -> None:
     s = settings()
     pg = postgres_backend(s)
     backups = [b.to_dict() for b in pg.list_backups()]
+    settings_ = pg.backup_settings()
     if s.env.is_local or s.env.get("redis_name"):
-        backups += [b.to_dict() for b in redis_backend(s).list_backups()]
-    emit({"backups": backups, "window": pg.window().to_dict(), "settings": pg.backup_settings()},
-         _list_text)
+        redis = redis_backend(s)
+        backups += [b.to_dict() for b in redis.list_backups()]
+        settings_ = {**settings_, "redis": redis.describe()}
+    emit({"backups": backups, "window": pg.window().to_dict(), "settings": settings_}, _list_text)
 
 
 def _verify_text(r: dict[str, Any]) -> str:
@@ -96,7 +101,7 @@ def _verify_text(r: dict[str, Any]) -> str:
 
 @backup.command()
 @click.argument("backup_id", required=False)
-@click.option("--redis", is_flag=True, help="Verify the newest Redis backup (when no ID is given).")
+@click.option("--redis", is_flag=True, help="Verify a Redis backup (the newest when no ID is given).")
 @common_options
 def verify(backup_id: str | None, redis: bool) -> None:
     """Verify a backup (default: the newest PostgreSQL backup).
@@ -108,7 +113,7 @@ def verify(backup_id: str | None, redis: bool) -> None:
     """
     s = settings()
     rep = reporter()
-    if (backup_id and backup_id.startswith("redis-")) or (redis and not backup_id):
+    if redis or (backup_id and backup_id.startswith("redis-")):
         result = redis_backend(s).verify_backup(backup_id, rep)
     else:
         result = postgres_backend(s).verify_backup(backup_id, rep)

@@ -112,6 +112,7 @@ class FakeArm:
         self.fail_next_restore: str | None = None  # error message for the next restore's LRO
         self.secrets: dict[str, str] = {"pg-admin-password": SECRET_PASSWORD}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any, dict[str, str]]]]] = []
+        self.unauthenticated: list[Callable[[str, dict[str, list[str]]], Any]] = []
         self._install_routes()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -375,7 +376,14 @@ class FakeArm:
                     status, payload, headers = fake._dispatch(method, parsed.path, parse_qs(parsed.query),
                                                               self.headers, body)
                 rec.status = status
-                data = b"" if payload is None else json.dumps(payload).encode()
+                if payload is None:
+                    data = b""
+                elif isinstance(payload, bytes):
+                    data = payload
+                elif isinstance(payload, str):
+                    data = payload.encode()
+                else:
+                    data = json.dumps(payload).encode()
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
@@ -404,6 +412,10 @@ class FakeArm:
 
     def _dispatch(self, method: str, path: str, query: dict[str, list[str]], headers: Any,
                   body: Any) -> tuple[int, Any, dict[str, str]]:
+        for handler in self.unauthenticated:  # e.g. Blob storage with a SAS signature
+            answer = handler(path, query)
+            if answer is not None:
+                return answer
         auth = headers.get("Authorization", "")
         if path.startswith("/secrets/") and not auth:
             # Key Vault's bearer challenge, answered by the SDK with a token request.
@@ -424,3 +436,82 @@ class FakeArm:
                 if match:
                     return fn(match.groupdict(), body)
         return 404, {"error": {"code": "NoRoute", "message": f"{method} {path} is not implemented"}}, {}
+
+
+class FakeRedis:
+    """Microsoft.Cache routes (Managed Redis and Cache for Redis) and a Blob container."""
+
+    CONNECTION_STRING = "DefaultEndpointsProtocol=https;AccountName=augeo;AccountKey=U2VjcmV0S2V5MTIz;"
+    ACCESS_KEY = "redis-access-key-9f8e7d"
+    SAS = "sv=2024-01-01&sr=c&sp=rwl&sig=c2lnbmF0dXJlLXNlY3JldA%3D%3D"
+
+    def __init__(self, arm: FakeArm, rdb: bytes) -> None:
+        self.arm = arm
+        self.rdb = rdb
+        self.blobs: dict[str, tuple[bytes, dt.datetime]] = {}
+        self.cache_tier = "Standard"
+        arm.unauthenticated.append(self.serve_blob)
+        base = rf"/subscriptions/{arm.subscription}/resourceGroups/{arm.rg}/providers/Microsoft\.Cache"
+        r = arm._route
+
+        @r("GET", base + r"/redisEnterprise/(?P<name>[^/]+)/databases/default")
+        def get_db(m, body):
+            return 200, {"id": f"{base}/redisEnterprise/{m['name']}/databases/default", "name": "default",
+                         "properties": {"clientProtocol": "Encrypted", "port": 10000,
+                                        "persistence": {"aofEnabled": False, "rdbEnabled": True,
+                                                        "rdbFrequency": "1h"}}}, {}
+
+        @r("POST", base + r"/redisEnterprise/(?P<name>[^/]+)/databases/default/export")
+        def export_db(m, body):
+            sas = (body or {}).get("sasUri", "")
+            if "sig=" not in sas:
+                return 400, {"error": {"code": "InvalidSasUri", "message": "sasUri needs a signature"}}, {}
+            op = arm._lro("export", lambda: self._write(f"{m['name']}-{uuid.uuid4().hex[:6]}.rdb"))
+            return 202, None, arm._async_headers(op)
+
+        @r("GET", base + r"/redis/(?P<name>[^/]+)")
+        def get_cache(m, body):
+            return 200, {"id": f"{base}/redis/{m['name']}", "name": m["name"], "location": "westeurope",
+                         "properties": {"sku": {"name": self.cache_tier, "family": "C", "capacity": 1},
+                                        "minimumTlsVersion": "1.2", "hostName": "127.0.0.1",
+                                        "redisConfiguration": {
+                                            "rdb-backup-enabled": "true" if self.cache_tier == "Premium" else "false",
+                                            "rdb-backup-frequency": "60",
+                                            "rdb-storage-connection-string": self.CONNECTION_STRING}}}, {}
+
+        @r("POST", base + r"/redis/(?P<name>[^/]+)/listKeys")
+        def list_keys(m, body):
+            return 200, {"primaryKey": self.ACCESS_KEY, "secondaryKey": self.ACCESS_KEY + "-2"}, {}
+
+        @r("POST", base + r"/redis/(?P<name>[^/]+)/export")
+        def export_cache(m, body):
+            if self.cache_tier != "Premium":
+                return 400, {"error": {"code": "FeatureNotSupportedForSku",
+                                       "message": "Export is only supported on Premium"}}, {}
+            op = arm._lro("export", lambda: self._write((body or {}).get("prefix", "export")))
+            return 202, None, arm._async_headers(op)
+
+    def _write(self, name: str) -> None:
+        self.blobs[name] = (self.rdb, dt.datetime.now(dt.UTC))
+
+    @property
+    def sas_url(self) -> str:
+        return f"{self.arm.url}/exports?{self.SAS}"
+
+    def serve_blob(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]] | None:
+        """Blob REST: list the container, get a blob; signature required."""
+        if not path.startswith("/exports"):
+            return None
+        if "sig" not in query:
+            return 403, None, {}
+        if query.get("comp") == ["list"]:
+            prefix = (query.get("prefix") or [""])[0]
+            items = "".join(
+                f"<Blob><Name>{n}</Name><Properties><Last-Modified>{t.strftime('%a, %d %b %Y %H:%M:%S GMT')}"
+                f"</Last-Modified><Content-Length>{len(b)}</Content-Length></Properties></Blob>"
+                for n, (b, t) in self.blobs.items() if n.startswith(prefix))
+            return 200, f"<?xml version=\"1.0\"?><EnumerationResults><Blobs>{items}</Blobs></EnumerationResults>", {}
+        name = path[len("/exports/"):]
+        if name not in self.blobs:
+            return 404, None, {}
+        return 200, self.blobs[name][0], {}
