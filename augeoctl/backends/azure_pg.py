@@ -374,9 +374,9 @@ class AzurePostgresBackend(PostgresBackend):
                     return
             except psycopg.OperationalError as exc:
                 last = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
-                reporter.status(f"not accepting connections yet: {_scrub(last, self)}")
+                reporter.status(f"not accepting connections yet: {last}")
             time.sleep(1)
-        raise RestoreError(f"server {host} did not accept connections: {_scrub(last, self)}")
+        raise RestoreError(f"server {host} did not accept connections: {last}")
 
     def _verify(self, host: str) -> tuple[list[Check], dict[str, int]]:
         import psycopg
@@ -394,7 +394,7 @@ class AzurePostgresBackend(PostgresBackend):
                     tables[f"{nsp}.{rel}"] = int(row[0]) if row else 0
             return [Check("query", True, f"{len(tables)} table(s) counted")], tables
         except psycopg.Error as exc:
-            return [Check("query", False, _scrub(str(exc).strip(), self))], tables
+            return [Check("query", False, str(exc).strip())], tables
 
     # -- targets ------------------------------------------------------------------
 
@@ -429,7 +429,3 @@ class AzurePostgresBackend(PostgresBackend):
         with reporter.step(f"deleting server {name}"), azure.translated(f"deleting server {name}"):
             self._wait(self.client.servers.begin_delete(self.rg, name, **self._lro_kwargs()), reporter)
 
-
-def _scrub(text: str, backend: AzurePostgresBackend) -> str:
-    """Driver messages never carry the password, but say so explicitly if one slips in."""
-    return text.replace("password=", "password=***")

@@ -1,8 +1,11 @@
 """Redis RDB backups on the local sandbox, verified by loading them into a throwaway server.
 
-At backup time one MULTI/EXEC transaction reads the key count, DUMPs a sample of keys
-and starts BGSAVE: the fork that writes the RDB happens inside the transaction, so the
-recorded count and sample describe exactly the snapshot that is saved.
+A backup is a BGSAVE of the sandbox's redis-server, copied into the store once Redis
+reports that save (and no later one) finished. The copy is then loaded into a throwaway
+redis-server to record its key count and a sample of values with their SHA-256; `verify`
+loads it again and compares, so a damaged or truncated copy is caught. (Redis defers a
+BGSAVE issued inside MULTI, so a count taken by the live server could not describe the
+snapshot exactly.)
 """
 
 from __future__ import annotations
@@ -150,33 +153,19 @@ class LocalRedisBackend(RedisBackend):
 
         for _attempt in range(3):
             self._wait_no_bgsave(client)
-            keys = []
-            for _ in range(SAMPLE_SIZE * 2):
-                k = client.randomkey()
-                if k is None:
-                    break
-                if k not in keys:
-                    keys.append(k)
-                if len(keys) >= SAMPLE_SIZE:
-                    break
             before = client.lastsave()
-            pipe = client.pipeline(transaction=True)
-            pipe.dbsize()
-            for k in keys:
-                pipe.dump(k)
-            pipe.bgsave()
+            saves = client.info("persistence").get("rdb_saves")  # counts every save (Redis 7+)
             try:
-                results = pipe.execute()
+                client.bgsave()
             except redis.exceptions.ResponseError as exc:
                 if "in progress" in str(exc):
                     continue
                 raise BackupError(f"BGSAVE was refused: {exc}") from None
-            key_count = int(results[0])
-            sample = {k.decode("utf-8", "backslashreplace"): _digest(v) for k, v in zip(keys, results[1:-1], strict=True)}
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
                 info = client.info("persistence")
-                if not info.get("rdb_bgsave_in_progress") and client.lastsave() != before:
+                done = (info.get("rdb_saves", 0) > saves) if saves is not None else client.lastsave() != before
+                if not info.get("rdb_bgsave_in_progress") and done:
                     break
                 reporter.status("waiting for the RDB to be written")
                 time.sleep(0.05)
@@ -196,12 +185,29 @@ class LocalRedisBackend(RedisBackend):
             partial = self.sandbox.redis_store / f".{backup_id}.partial"
             partial.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, partial / "dump.rdb")
-            if client.lastsave() != saved_at:
+            after = client.info("persistence")
+            replaced = (after.get("rdb_saves") != saves + 1 or after.get("rdb_bgsave_in_progress")
+                        if saves is not None else client.lastsave() != saved_at)
+            if replaced:
                 # Another save replaced the file while it was copied: take it again.
                 shutil.rmtree(partial, ignore_errors=True)
                 continue
+            # Record what the copy holds, read back from the copy itself: its key count
+            # and a sample of values, which `verify` compares later.
+            with ThrowawayRedis(partial / "dump.rdb") as tr:
+                loaded = tr.client()
+                key_count = loaded.dbsize()
+                keys: list[bytes] = []
+                for _ in range(SAMPLE_SIZE * 2):
+                    k = loaded.randomkey()
+                    if k is None or len(keys) >= SAMPLE_SIZE:
+                        break
+                    if k not in keys:
+                        keys.append(k)
+                sample = {k.decode("utf-8", "surrogateescape"): _digest(loaded.dump(k)) for k in keys}
+            source_count = client.dbsize()
             meta = {
-                "id": backup_id, "kind": "redis",
+                "id": backup_id, "kind": "redis", "source_key_count_after": source_count,
                 "saved_at": saved_at.astimezone(UTC).isoformat() if saved_at.tzinfo else saved_at.replace(tzinfo=UTC).isoformat(),
                 "finished_at": datetime.now(UTC).isoformat(),
                 "key_count": key_count, "sample": sample,

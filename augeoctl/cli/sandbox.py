@@ -30,6 +30,10 @@ def _text(result: dict[str, Any]) -> str:
         lines.append(f"{label:<11} {c['state']:<12}{where}{pid}")
         if c.get("detail"):
             lines.extend("            " + ln for ln in c["detail"].splitlines())
+    app = result.get("app") or {}
+    if app:
+        lines.append(f"{'Service':<11} {app['state']:<12}" + (f"  {app['url']}" if app.get("url") else "")
+                     + (f"  pid {app['pid']}" if app.get("pid") else ""))
     rcv = result.get("wal_receiver") or {}
     if result.get("wal_streaming", "off") != "off":
         lines.append(f"WAL stream  {rcv.get('state')} ({result['wal_streaming']})"
@@ -40,7 +44,7 @@ def _text(result: dict[str, Any]) -> str:
 
 @click.group()
 def sandbox() -> None:
-    """The local sandbox: real PostgreSQL and Redis on loopback."""
+    """The local sandbox: real PostgreSQL, Redis and the reference service on loopback."""
 
 
 @sandbox.command()

@@ -151,15 +151,17 @@ class SandboxStatus:
     archive_timeout: int
     wal_streaming: str = "off"
     wal_receiver: Component | None = None
+    app: Component | None = None
 
     @property
     def running(self) -> bool:
         receiver_ok = self.wal_receiver is None or self.wal_receiver.state in ("off", "running")
-        return self.postgres.running and self.redis.running and receiver_ok
+        app_ok = self.app is None or self.app.running
+        return self.postgres.running and self.redis.running and receiver_ok and app_ok
 
     @property
     def crashed(self) -> list[str]:
-        parts = [self.postgres, self.redis] + ([self.wal_receiver] if self.wal_receiver else [])
+        parts = [self.postgres, self.redis] + [c for c in (self.wal_receiver, self.app) if c]
         return [c.name for c in parts if c.state == "crashed"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -174,6 +176,7 @@ class SandboxStatus:
             "wal_receiver": asdict(self.wal_receiver) if self.wal_receiver else None,
             "postgres": {**pg, "running": self.postgres.running},
             "redis": {**rd, "running": self.redis.running},
+            "app": {**asdict(self.app), "running": self.app.running} if self.app else None,
         }
 
 
@@ -192,6 +195,9 @@ class Sandbox:
         self.redis_conf = self.redis_dir / "redis.conf"
         self.redis_log = self.redis_dir / "redis.log"
         self.redis_pidfile = self.redis_dir / "redis.pid"
+        self.app_dir = self.dir / "app"
+        self.app_pidfile = self.app_dir / "service.pid"
+        self.app_log = self.app_dir / "service.log"
         self.store = self.home / "store"
         self.wal_archive = self.store / "wal"
         self.wal_stream = self.store / "wal-stream"
@@ -338,8 +344,26 @@ class Sandbox:
                 detail=f"pg_receivewal is not running; log: {self.receiver_log}",
                 log=str(self.receiver_log),
             )
+        app_state = state.get("app", {})
+        app_port = app_state.get("port")
+        app = component(
+            "app", app_state, self._app_pid(), self.app_dir.exists() and bool(app_port),
+            f"http://127.0.0.1:{app_port}" if app_port else None, self.app_log,
+        )
         return SandboxStatus(str(self.home), postgres, redis, self.archive_timeout,
-                             wal_streaming=self.wal_streaming, wal_receiver=receiver)
+                             wal_streaming=self.wal_streaming, wal_receiver=receiver, app=app)
+
+    def _app_pid(self) -> int | None:
+        try:
+            return int(self.app_pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def app_url(self) -> str:
+        port = self._load_state().get("app", {}).get("port")
+        if not port:
+            raise SandboxError("the sandbox has no reference service yet", hint="run `augeoctl sandbox up`")
+        return f"http://127.0.0.1:{port}"
 
     # -- up / down -----------------------------------------------------------
 
@@ -369,13 +393,38 @@ class Sandbox:
             with reporter.step("Redis"):
                 state["redis"] = self._redis_up(state.get("redis", {}), reporter)
                 self._save_state(state)
+            with reporter.step("reference service"):
+                state["app"] = self._app_up(state, reporter)
+                self._save_state(state)
         status = self.status()
         if not status.running:
+            parts = [status.postgres, status.redis] + [c for c in (status.wal_receiver, status.app) if c]
             raise SandboxError(
-                "the sandbox did not come up: "
-                + ", ".join(f"{c.name} is {c.state}" for c in (status.postgres, status.redis))
+                "the sandbox did not come up: " + ", ".join(f"{c.name} is {c.state}" for c in parts)
             )
         return status
+
+    def _app_up(self, state: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+        """The reference service (FastAPI under uvicorn) against the sandbox's data."""
+        from augeoctl.service import runner
+
+        st = state.get("app", {})
+        port = st.get("port")
+        self.app_dir.mkdir(parents=True, exist_ok=True)
+        if tools.pid_alive(self._app_pid()) and port and tools.port_in_use(int(port)):
+            return {**st, "desired": "up"}
+        if not port or tools.port_in_use(int(port)):
+            port = tools.free_port()
+        pg_port = state["postgres"]["port"]
+        redis_port = state["redis"]["port"]
+        reporter.status(f"starting the reference service on 127.0.0.1:{port}")
+        runner.start_service(
+            int(port), f"postgresql://{SUPERUSER}@127.0.0.1:{pg_port}/{APP_DB}",
+            f"redis://127.0.0.1:{redis_port}/0", self.app_log, self.app_pidfile,
+        )
+        if not runner.wait_ready(f"http://127.0.0.1:{port}", 30):
+            raise SandboxError(f"the reference service did not answer: {tools.tail(self.app_log, 5)}")
+        return {**st, "port": int(port), "desired": "up"}
 
     def _pg_up(self, st: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
         make_dir(self.pg_dir, 0o755)
@@ -577,6 +626,13 @@ class Sandbox:
         reporter = reporter or NullReporter()
         with self._lock():
             state = self._load_state()
+            if tools.pid_alive(self._app_pid()):
+                from augeoctl.service import runner
+
+                with reporter.step("stopping the reference service"):
+                    runner.stop_service(self.app_pidfile)
+            if "app" in state:
+                state["app"]["desired"] = "down"
             if (self.pg_data / "PG_VERSION").exists():
                 with reporter.step("stopping PostgreSQL"):
                     stop_postgres(self.pg_data)

@@ -1,0 +1,186 @@
+"""The reference service's FastAPI application.
+
+Configuration from the environment: ``AUGEO_SERVICE_PG_DSN`` and
+``AUGEO_SERVICE_REDIS_URL``. Endpoints:
+
+- ``GET /health`` (process up), ``GET /health/live``, ``GET /health/ready`` (PostgreSQL
+  and Redis reachable, each with status and latency; 503 when not ready);
+- ``GET /api/organizations``, ``GET /api/users/{id}`` (cached in Redis, ``X-Cache:
+  hit|miss``), ``GET /api/users/{id}/events?limit=N``, ``POST /api/events``,
+  ``GET /api/stats``;
+- ``GET /metrics``: request statistics (see ``augeoctl.service.stats``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from augeoctl.service.stats import ProcessSampler, Recorder
+
+READY_TIMEOUT = 1.5  # seconds per dependency probe: a dead dependency answers 503 fast
+CACHE_TTL = 60
+
+
+class NewEvent(BaseModel):
+    user_id: int = Field(gt=0)
+    kind: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+def create_app(pg_dsn: str, redis_url: str) -> FastAPI:
+    from psycopg_pool import AsyncConnectionPool
+    from redis import asyncio as aioredis
+
+    recorder = Recorder()
+    sampler = ProcessSampler()
+    pool = AsyncConnectionPool(pg_dsn, min_size=1, max_size=10, open=False,
+                               kwargs={"autocommit": True, "connect_timeout": 3})
+    cache = aioredis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await pool.open(wait=False)
+        yield
+        await pool.close()
+        await cache.aclose()
+
+    app = FastAPI(title="Augeo reference service", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", request.url.path)
+            if path != "/metrics":
+                recorder.add(f"{request.method} {path}", status, (time.perf_counter() - start) * 1000)
+
+    async def probe_pg() -> dict[str, Any]:
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                async with pool.connection(timeout=READY_TIMEOUT) as conn:
+                    await conn.execute("SELECT 1")
+            return {"ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+        except Exception as exc:  # any failure means not ready
+            return {"ok": False, "latency_ms": round((time.perf_counter() - start) * 1000, 2),
+                    "error": type(exc).__name__ + (f": {str(exc).splitlines()[0]}" if str(exc) else "")}
+
+    async def probe_redis() -> dict[str, Any]:
+        start = time.perf_counter()
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                await cache.ping()
+            return {"ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+        except Exception as exc:
+            return {"ok": False, "latency_ms": round((time.perf_counter() - start) * 1000, 2),
+                    "error": type(exc).__name__ + (f": {str(exc).splitlines()[0]}" if str(exc) else "")}
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/live")
+    async def live() -> dict[str, Any]:
+        return {"status": "alive", "uptime_s": round(time.monotonic() - sampler.started, 1)}
+
+    @app.get("/health/ready")
+    async def ready() -> JSONResponse:
+        pg, rd = await asyncio.gather(probe_pg(), probe_redis())
+        ok = pg["ok"] and rd["ok"]
+        body = {"status": "ready" if ok else "not-ready", "checks": {"postgres": pg, "redis": rd}}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/api/organizations")
+    async def organizations() -> list[dict[str, Any]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT id, name FROM app.organizations ORDER BY id")
+            return [{"id": r[0], "name": r[1]} for r in await cur.fetchall()]
+
+    @app.get("/api/users/{user_id}")
+    async def user(user_id: int, response: Response) -> dict[str, Any]:
+        key = f"augeo:user:{user_id}"
+        try:
+            cached = await cache.get(key)
+        except Exception:
+            cached = None  # the cache is an optimisation: fall through to the database
+        if cached is not None:
+            response.headers["X-Cache"] = "hit"
+            return json.loads(cached)
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT u.id, u.email, u.org_id, o.name FROM app.users u"
+                " JOIN app.organizations o ON o.id = u.org_id WHERE u.id = %s", (user_id,))
+            row = await cur.fetchone()
+        if row is None:
+            raise HTTPException(404, f"no user {user_id}")
+        data = {"id": row[0], "email": row[1], "org_id": row[2], "organization": row[3]}
+        try:
+            await cache.set(key, json.dumps(data), ex=CACHE_TTL)
+        except Exception:
+            pass
+        response.headers["X-Cache"] = "miss"
+        return data
+
+    @app.get("/api/users/{user_id}/events")
+    async def user_events(user_id: int, limit: int = 20) -> list[dict[str, Any]]:
+        limit = max(1, min(limit, 200))
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, kind, payload, created_at FROM app.events WHERE user_id = %s"
+                " ORDER BY id DESC LIMIT %s", (user_id, limit))
+            return [{"id": r[0], "kind": r[1], "payload": r[2], "created_at": r[3].isoformat()}
+                    for r in await cur.fetchall()]
+
+    @app.post("/api/events", status_code=201)
+    async def new_event(event: NewEvent) -> dict[str, Any]:
+        from psycopg.types.json import Jsonb
+
+        async with pool.connection() as conn:
+            exists = await (await conn.execute("SELECT 1 FROM app.users WHERE id = %s", (event.user_id,))).fetchone()
+            if not exists:
+                raise HTTPException(422, f"no user {event.user_id}")
+            cur = await conn.execute(
+                "INSERT INTO app.events(user_id, kind, payload) VALUES (%s, %s, %s) RETURNING id",
+                (event.user_id, event.kind, Jsonb(event.payload)))
+            row = await cur.fetchone()
+        return {"id": row[0] if row else None}
+
+    @app.get("/api/stats")
+    async def stats() -> dict[str, int]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT (SELECT count(*) FROM app.organizations), (SELECT count(*) FROM app.users),"
+                " (SELECT count(*) FROM app.events)")
+            row = await cur.fetchone()
+        assert row is not None
+        return {"organizations": row[0], "users": row[1], "events": row[2]}
+
+    @app.get("/metrics")
+    async def metrics() -> dict[str, Any]:
+        return {"windows": recorder.snapshot(), "process": sampler.sample()}
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The uvicorn factory: ``uvicorn --factory augeoctl.service.app:app_from_env``."""
+    try:
+        return create_app(os.environ["AUGEO_SERVICE_PG_DSN"], os.environ["AUGEO_SERVICE_REDIS_URL"])
+    except KeyError as exc:
+        raise SystemExit(f"augeoctl service: {exc.args[0]} is not set") from None
