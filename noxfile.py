@@ -93,3 +93,12 @@ def drill(session: nox.Session) -> None:
             session.run("augeoctl", "dr-drill", "--scenario", scenario, "--yes")
     session.run("augeoctl", "dr-drill", "history", "--limit", "5")
     session.log("the sandbox is still running: `augeoctl sandbox down` (in this virtualenv) stops it")
+
+
+@nox.session
+def bench_dns(session: nox.Session) -> None:
+    """DNS audit benchmark: augeoctl vs checkdmarc against Knot behind a 50 ms/query forwarder."""
+    ensure_system_packages(session, {"knot": "knotd"})
+    install_project(session, "test")
+    session.install("checkdmarc>=6.0")
+    session.run("python", "tests/bench/bench_dns.py", *session.posargs)

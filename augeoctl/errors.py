@@ -96,6 +96,12 @@ class VerdictFailed(AugeoError):
         self.result = result
 
 
+class AuditUnreachable(VerdictFailed):
+    """An audit could not get answers from its dependency (DNS); the partial result was written."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
 class Interrupted(AugeoError):
     """The operation was interrupted (signal); cleanup has run."""
 

@@ -32,6 +32,11 @@ def _register() -> None:
     cli.add_command(restore.targets)
     cli.add_command(drill.dr_drill, name="dr-drill")
 
+    from augeoctl.cli import dns
+
+    cli.add_command(dns.dns)
+    cli.add_command(dns.tls)
+
 
 _register()
 

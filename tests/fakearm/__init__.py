@@ -1,0 +1,1 @@
+"""A reusable fake Azure Resource Manager on loopback (see ``tests.fakearm.server``)."""
