@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from augeoctl import azure
 from augeoctl.cli import cli
-from tests.azure.fake_arm import SECRET_PASSWORD, TOKEN, FakeArm, Fault, TestCredential
+from tests.fakearm.postgres import SECRET_PASSWORD, FlexibleServers
+from tests.fakearm.server import TOKEN, FakeArm, TestCredential
 from tests.conftest import SandboxHandle
 
 pytestmark = pytest.mark.integration
@@ -25,11 +26,12 @@ SOURCE = "psql-augeo-staging"
 @pytest.fixture()
 def fake(tmp_path: Path):
     arm = FakeArm(tmp_path).start()
-    arm.add_server(SOURCE)
-    arm.add_firewall_rule(SOURCE, "office", "203.0.113.10", "203.0.113.20")
-    arm.add_config(SOURCE, "max_connections", "400")
-    arm.add_config(SOURCE, "work_mem", "4096", source="system-default")
-    yield arm
+    pg = FlexibleServers(arm)
+    pg.add_server(SOURCE)
+    pg.add_firewall_rule(SOURCE, "office", "203.0.113.10", "203.0.113.20")
+    pg.add_config(SOURCE, "max_connections", "400")
+    pg.add_config(SOURCE, "work_mem", "4096", source="system-default")
+    yield pg
     arm.stop()
 
 
@@ -41,15 +43,15 @@ def credential():
     azure.set_credential_factory(None)
 
 
-def write_config(path: Path, fake: FakeArm, sandbox: SandboxHandle, **extra: object) -> Path:
+def write_config(path: Path, fake: FlexibleServers, sandbox: SandboxHandle, **extra: object) -> Path:
     port = sandbox.sandbox.pg_port()
     lines = [
         "[environments.staging]",
-        f'subscription_id = "{fake.subscription}"',
+        f'subscription_id = "{fake.arm.subscription}"',
         f'resource_group = "{fake.rg}"',
         f'postgres_server = "{SOURCE}"',
-        f'arm_endpoint = "{fake.url}"',
-        f'ca_bundle = "{fake.cert}"',
+        f'arm_endpoint = "{fake.arm.url}"',
+        f'ca_bundle = "{fake.arm.ca}"',
         "retry_total = 3",
         "poll_interval = 0.05",
         f"postgres_port = {port}",
@@ -68,8 +70,8 @@ def invoke(cfg: Path, *args: str):
                               catch_exceptions=False)
 
 
-def puts(fake: FakeArm, suffix: str) -> list:
-    return [r for r in fake.requests if r.method == "PUT" and r.path.endswith(suffix)]
+def puts(fake: FlexibleServers, suffix: str) -> list:
+    return [r for r in fake.arm.requests if r.method == "PUT" and r.path.endswith(suffix)]
 
 
 def test_point_in_time_restore_into_a_new_server(tmp_path, fake, credential, sandbox) -> None:
@@ -91,11 +93,11 @@ def test_point_in_time_restore_into_a_new_server(tmp_path, fake, credential, san
     assert fake.firewall["pitr-staging-1"]["office"]["properties"]["startIpAddress"] == "203.0.113.10"
     assert set(fake.configs["pitr-staging-1"]) == {"max_connections"}
     # The long-running operation was polled through InProgress.
-    polls = [q for q in fake.requests if "azureAsyncOperation" in q.path]
+    polls = fake.arm.calls("GET", r"/operations/")
     assert len(polls) >= 3
     # The source was only read.
-    assert not [q for q in fake.requests if q.method != "GET" and q.path.endswith(f"/{SOURCE}")]
-    assert credential.scopes[0] == (fake.url + "/.default",)
+    assert not [q for q in fake.arm.requests if q.method != "GET" and q.path.endswith(f"/{SOURCE}")]
+    assert credential.scopes[0] == (fake.arm.url + "/.default",)
 
 
 def test_failed_restore_operation_is_reported_and_cleanup_offered(tmp_path, fake, credential, sandbox) -> None:
@@ -115,18 +117,18 @@ def test_failed_restore_operation_is_reported_and_cleanup_offered(tmp_path, fake
 
 def test_throttling_and_server_errors_are_survived(tmp_path, fake, credential, sandbox) -> None:
     cfg = write_config(tmp_path, fake, sandbox)
-    fake.faults.append(Fault("GET", rf"/flexibleServers/{SOURCE}$", 429, times=2, headers={"Retry-After": "1"}))
-    fake.faults.append(Fault("GET", r"/firewallRules$", 503, times=1))
+    fake.arm.inject("GET", rf"/flexibleServers/{SOURCE}$", 429, times=2, retry_after=1)
+    fake.arm.inject("GET", r"/firewallRules$", 503, times=1)
     r = invoke(cfg, "restore", "--to-time", "-30m", "--target", "after-throttle", "-o", "json")
     assert r.exit_code == 0, r.output
-    statuses = [q.status for q in fake.requests if q.path.endswith(f"/{SOURCE}") and q.method == "GET"]
+    statuses = [q.status for q in fake.arm.requests if q.path.endswith(f"/{SOURCE}") and q.method == "GET"]
     assert statuses[:3] == [429, 429, 200]
-    assert any(q.status == 503 for q in fake.requests)
+    assert any(q.status == 503 for q in fake.arm.requests)
 
 
 def test_persistent_server_errors_exit_with_the_connectivity_code(tmp_path, fake, credential, sandbox) -> None:
     cfg = write_config(tmp_path, fake, sandbox)
-    fake.faults.append(Fault("GET", r"/flexibleServers/", 500, times=50))
+    fake.arm.inject("GET", r"/flexibleServers/", 500, times=50)
     r = invoke(cfg, "backup", "list")
     assert r.exit_code == 3
     assert "HTTP 500" in r.stderr and "Traceback" not in r.output
@@ -141,7 +143,7 @@ def test_auth_failure_is_reported_as_such(tmp_path, fake, sandbox) -> None:
         azure.set_credential_factory(None)
     assert r.exit_code == 3
     assert "refused the credentials" in r.stderr and "az login" in r.stderr
-    fake.faults.append(Fault("GET", r"/flexibleServers/", 403, times=1, code="AuthorizationFailed"))
+    fake.arm.inject("GET", r"/flexibleServers/", 403, times=1)
     azure.set_credential_factory(lambda env: TestCredential())
     try:
         r = invoke(cfg, "backup", "list")
@@ -162,7 +164,7 @@ def test_time_outside_the_window_and_name_collision_are_refused_before_any_put(
     assert r.exit_code == 2 and "already exists" in r.stderr
     r = invoke(cfg, "restore", "--latest", "--target", SOURCE)
     assert r.exit_code == 2
-    assert not [q for q in fake.requests if q.method == "PUT"]
+    assert not [q for q in fake.arm.requests if q.method == "PUT"]
 
 
 def test_dry_run_creates_nothing(tmp_path, fake, credential, sandbox) -> None:
@@ -170,7 +172,7 @@ def test_dry_run_creates_nothing(tmp_path, fake, credential, sandbox) -> None:
     r = invoke(cfg, "restore", "--to-time", "-2h", "--target", "planned", "--dry-run", "-o", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["plan"]["target"] == "planned"
-    assert not [q for q in fake.requests if q.method != "GET"]
+    assert not [q for q in fake.arm.requests if q.method != "GET"]
 
 
 def test_backup_list_and_on_demand_backup(tmp_path, fake, credential, sandbox) -> None:
@@ -210,7 +212,7 @@ def test_dropping_a_server_not_made_by_augeoctl_is_refused(tmp_path, fake, crede
 
 
 def test_secrets_never_appear_in_output(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox, postgres_auth="password", key_vault_url=fake.url,
+    cfg = write_config(tmp_path, fake, sandbox, postgres_auth="password", key_vault_url=fake.arm.url,
                        postgres_secret="pg-admin-password")
     outputs = []
     for args in (["restore", "--to-time", "-10m", "--target", "secret-check", "-o", "json"],
@@ -220,7 +222,7 @@ def test_secrets_never_appear_in_output(tmp_path, fake, credential, sandbox) -> 
         assert r.exit_code == 0, r.output
         outputs.append(r.stdout + r.stderr)
     # The password was fetched from Key Vault (and used), then never shown.
-    assert any(q.path.startswith("/secrets/pg-admin-password") and q.status == 200 for q in fake.requests)
+    assert any(q.path.startswith("/secrets/pg-admin-password") and q.status == 200 for q in fake.arm.requests)
     for text in outputs:
         assert SECRET_PASSWORD not in text
         assert TOKEN not in text
@@ -235,7 +237,7 @@ def test_drill_on_azure_restores_verifies_measures_and_deletes(tmp_path, fake, c
     home = tmp_path / "home"
     runner = CliRunner(env={"AUGEO_HOME": str(home)})
     refused = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill"], input="")
-    assert refused.exit_code == 2 and not [q for q in fake.requests if q.method == "PUT"]
+    assert refused.exit_code == 2 and not [q for q in fake.arm.requests if q.method == "PUT"]
     r = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill", "--yes", "-o", "json"],
                       catch_exceptions=False)
     assert r.exit_code == 0, r.output
@@ -244,12 +246,12 @@ def test_drill_on_azure_restores_verifies_measures_and_deletes(tmp_path, fake, c
     assert data["verdict"] == "PASS" and data["environment"] == "staging"
     assert 0.9 <= data["rpo_seconds"] <= 1.1  # restored to one second before the marked disaster
     assert data["rto_seconds"] > 0
-    (put,) = [q for q in fake.requests if q.method == "PUT" and "/flexibleServers/drill-" in q.path
+    (put,) = [q for q in fake.arm.requests if q.method == "PUT" and "/flexibleServers/drill-" in q.path
               and q.path.count("/") == 8]
     assert put.body["tags"]["augeoctl-drill"] == data["id"]
     name = put.path.rsplit("/", 1)[1]
     assert name not in fake.servers  # deleted after the drill
-    assert any(q.method == "DELETE" and q.path.endswith(name) for q in fake.requests)
+    assert any(q.method == "DELETE" and q.path.endswith(name) for q in fake.arm.requests)
     kept = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill", "--keep", "-o", "json"],
                          catch_exceptions=False)
     assert kept.exit_code == 0, kept.output

@@ -14,7 +14,9 @@ from click.testing import CliRunner
 from augeoctl import azure
 from augeoctl.cli import cli
 from augeoctl.local import tools
-from tests.azure.fake_arm import TOKEN, FakeArm, FakeRedis, TestCredential
+from tests.fakearm.cache import FakeRedis
+from tests.fakearm.postgres import FlexibleServers
+from tests.fakearm.server import TOKEN, FakeArm, TestCredential
 from tests.conftest import SandboxHandle
 
 pytestmark = pytest.mark.integration
@@ -34,8 +36,9 @@ def rdb_bytes(sandbox: SandboxHandle, tmp_path) -> bytes:
 @pytest.fixture()
 def env(tmp_path, rdb_bytes):
     arm = FakeArm(tmp_path).start()
-    arm.add_server("psql-augeo-staging")
-    fr = FakeRedis(arm, rdb_bytes)
+    pg = FlexibleServers(arm)
+    pg.add_server("psql-augeo-staging")
+    fr = FakeRedis(arm, rdb_bytes, resource_group=pg.rg)
     azure.set_credential_factory(lambda e: TestCredential())
     yield arm, fr
     azure.set_credential_factory(None)
@@ -44,8 +47,8 @@ def env(tmp_path, rdb_bytes):
 
 def config(tmp_path, arm: FakeArm, **extra: object):
     lines = ["[environments.staging]", f'subscription_id = "{arm.subscription}"',
-             f'resource_group = "{arm.rg}"', 'postgres_server = "psql-augeo-staging"',
-             f'arm_endpoint = "{arm.url}"', f'ca_bundle = "{arm.cert}"', "poll_interval = 0.05",
+             'resource_group = "rg-augeo-staging"', 'postgres_server = "psql-augeo-staging"',
+             f'arm_endpoint = "{arm.url}"', f'ca_bundle = "{arm.ca}"', "poll_interval = 0.05",
              "retry_total = 2"]
     lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
     path = tmp_path / "envs.toml"

@@ -176,6 +176,9 @@ class FakeArm:
         self.faults: list[Fault] = []
         self.operations: dict[str, Operation] = {}
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        # Endpoints that authenticate otherwise (Key Vault's bearer challenge, Blob SAS):
+        # each may answer a request before the ARM token check, or pass with None.
+        self.public: list[Callable[[Request], Response | None]] = []
         self.require_api_version = True
         self.ca: Path | None = None
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -296,6 +299,10 @@ class FakeArm:
     # -- HTTP -------------------------------------------------------------------------
 
     def _dispatch(self, req: Request) -> tuple[Response, str]:
+        for public in self.public:
+            answer = public(req)
+            if answer is not None:
+                return answer, "public"
         if req.headers.get("Authorization") != f"Bearer {self.token}":
             return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.",
                              {"WWW-Authenticate": 'Bearer authorization_uri="https://login.invalid", error="invalid_token"'}), "auth"
@@ -344,7 +351,14 @@ class FakeArm:
                     except Exception as exc:  # a bug in a handler: answer 500, keep the message
                         resp, route = arm_error(500, "FakeArmHandlerError", f"{type(exc).__name__}: {exc}"), "error"
                 rec.status, rec.route = resp.status, route
-                data = b"" if resp.body is None else json.dumps(resp.body).encode()
+                if resp.body is None:
+                    data = b""
+                elif isinstance(resp.body, bytes):
+                    data = resp.body
+                elif isinstance(resp.body, str):
+                    data = resp.body.encode()
+                else:
+                    data = json.dumps(resp.body).encode()
                 self.send_response(resp.status)
                 for k, v in resp.headers.items():
                     self.send_header(k, v)

@@ -1,0 +1,229 @@
+"""Flexible Server and Key Vault on the fake ARM: the endpoints augeoctl's Azure backend calls.
+
+Validation follows ARM: a restore's ``pointInTimeUTC`` must be UTC and inside the source's
+restorable window, ``createMode`` must be a restore mode, the target must not exist, a
+Burstable server refuses on-demand backups. Creates, deletes and backups are long-running
+operations (202 + ``Azure-AsyncOperation``). A restored server's host name is a real local
+PostgreSQL, so the tool's connection and verification run for real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import re
+from typing import Any
+
+from tests.fakearm.server import FakeArm, Request, Response, arm_error
+
+PG = "Microsoft.DBforPostgreSQL/flexibleServers"
+SECRET_PASSWORD = "S3cr3t-Admin-Pa55w0rd!"  # must never appear in augeoctl's output
+
+
+class FlexibleServers:
+    def __init__(self, arm: FakeArm, resource_group: str = "rg-augeo-staging", pg_host: str = "127.0.0.1") -> None:
+        self.arm = arm
+        self.rg = resource_group
+        self.pg_host = pg_host
+        self.servers: dict[str, dict[str, Any]] = {}
+        self.firewall: dict[str, dict[str, dict[str, Any]]] = {}
+        self.configs: dict[str, dict[str, dict[str, Any]]] = {}
+        self.backups: dict[str, dict[str, dict[str, Any]]] = {}
+        self.secrets: dict[str, str] = {"pg-admin-password": SECRET_PASSWORD}
+        self.lro_polls = 2
+        self.fail_next_restore: str | None = None
+        self._install()
+
+    # -- state builders ---------------------------------------------------------------
+
+    def server_id(self, name: str) -> str:
+        return f"/subscriptions/{self.arm.subscription}/resourceGroups/{self.rg}/providers/{PG}/{name}"
+
+    def add_server(self, name: str, *, tier: str = "GeneralPurpose", geo: bool = True,
+                   earliest: dt.datetime | None = None, tags: dict[str, str] | None = None) -> dict[str, Any]:
+        earliest = earliest or dt.datetime.now(dt.UTC) - dt.timedelta(days=7)
+        server = {
+            "id": self.server_id(name), "name": name, "type": PG, "location": self.arm.location,
+            "tags": tags or {"env": "staging"},
+            "sku": {"name": "Standard_D2ds_v5" if tier != "Burstable" else "Standard_B1ms", "tier": tier},
+            "properties": {
+                "state": "Ready", "version": "16", "fullyQualifiedDomainName": self.pg_host,
+                "administratorLogin": "augeoadmin",
+                "backup": {"backupRetentionDays": 30, "geoRedundantBackup": "Enabled" if geo else "Disabled",
+                           "earliestRestoreDate": earliest.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")},
+                "network": {"publicNetworkAccess": "Enabled"},
+            },
+        }
+        self.servers[name] = server
+        self.firewall.setdefault(name, {})
+        self.configs.setdefault(name, {})
+        self.backups.setdefault(name, {"daily": {
+            "id": server["id"] + "/backups/daily", "name": "daily",
+            "properties": {"backupType": "Full", "completedTime": earliest.isoformat(), "source": "Automatic"}}})
+        return server
+
+    def add_firewall_rule(self, server: str, name: str, start: str, end: str) -> None:
+        self.firewall.setdefault(server, {})[name] = {
+            "id": self.server_id(server) + f"/firewallRules/{name}", "name": name,
+            "properties": {"startIpAddress": start, "endIpAddress": end}}
+
+    def add_config(self, server: str, name: str, value: str, source: str = "user-override") -> None:
+        self.configs.setdefault(server, {})[name] = {
+            "id": self.server_id(server) + f"/configurations/{name}", "name": name,
+            "properties": {"value": value, "source": source, "dataType": "Integer",
+                           "connectionString": f"postgresql://augeoadmin:{SECRET_PASSWORD}@x/y"}}
+
+    # -- routes --------------------------------------------------------------------------
+
+    def _lro(self, path: str, on_done: Any, error: str | None = None) -> Response:
+        headers = self.arm.lro(path, polls=self.lro_polls, outcome="Failed" if error else "Succeeded",
+                               error={"code": "RestoreFailed", "message": error} if error else None,
+                               on_done=on_done)
+        return Response(202, None, headers)
+
+    def _install(self) -> None:
+        arm = self.arm
+        base = rf"/subscriptions/{arm.subscription}/resourceGroups/{self.rg}/providers/Microsoft\.DBforPostgreSQL/flexibleServers"
+
+        def server(req: Request) -> dict[str, Any] | None:
+            return self.servers.get(req.match["name"])
+
+        @arm.route("GET", base)
+        def list_servers(req: Request) -> Response:
+            return Response(200, {"value": list(self.servers.values())})
+
+        @arm.route("GET", base + r"/(?P<name>[^/]+)")
+        def get_server(req: Request) -> Response:
+            s = server(req)
+            if s is None:
+                return arm_error(404, "ResourceNotFound", f"The Resource '{PG}/{req.match['name']}' was not found.")
+            return Response(200, s)
+
+        @arm.route("PUT", base + r"/(?P<name>[^/]+)")
+        def put_server(req: Request) -> Response:
+            name = req.match["name"]
+            body = req.body or {}
+            props = body.get("properties", {})
+            mode = props.get("createMode")
+            if mode not in ("PointInTimeRestore", "GeoRestore"):
+                return arm_error(400, "InvalidParameterValue", f"createMode {mode!r} is not supported here")
+            src = next((s for s in self.servers.values()
+                        if s["id"].lower() == str(props.get("sourceServerResourceId", "")).lower()), None)
+            if src is None:
+                return arm_error(400, "InvalidSourceServer", "sourceServerResourceId does not name a server")
+            if name in self.servers:
+                return arm_error(409, "ServerAlreadyExists", f"Server {name} already exists")
+            if mode == "PointInTimeRestore":
+                raw = props.get("pointInTimeUTC")
+                if not raw or not re.search(r"(Z|\+00:00)$", raw):
+                    return arm_error(400, "InvalidParameterValue", f"pointInTimeUTC {raw!r} must be in UTC")
+                when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+                earliest = dt.datetime.fromisoformat(src["properties"]["backup"]["earliestRestoreDate"])
+                if when < earliest or when > dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5):
+                    return arm_error(400, "PointInTimeOutOfRange",
+                                     f"pointInTimeUTC {raw} is outside the restorable window")
+            elif src["properties"]["backup"]["geoRedundantBackup"] != "Enabled":
+                return arm_error(400, "GeoRestoreNotAllowed", "the source has no geo-redundant backup")
+            error, self.fail_next_restore = self.fail_next_restore, None
+            new = json.loads(json.dumps(src))
+            new.update(id=self.server_id(name), name=name, location=body.get("location", src["location"]),
+                       tags=body.get("tags") or {})
+            new["properties"].update(state="Provisioning", createMode=mode, fullyQualifiedDomainName=self.pg_host)
+            self.servers[name] = new  # ARM shows the resource while it is being made
+            self.firewall[name], self.configs[name], self.backups[name] = {}, {}, {}
+
+            def finish() -> None:
+                self.servers[name]["properties"]["state"] = "Disabled" if error else "Ready"
+
+            return self._lro(self.server_id(name), finish, error)
+
+        @arm.route("DELETE", base + r"/(?P<name>[^/]+)")
+        def delete_server(req: Request) -> Response:
+            name = req.match["name"]
+            if name not in self.servers:
+                return Response(204)
+            return self._lro(self.server_id(name), lambda: self.servers.pop(name, None))
+
+        @arm.route("GET", base + r"/(?P<name>[^/]+)/firewallRules")
+        def list_rules(req: Request) -> Response:
+            return Response(200, {"value": list(self.firewall.get(req.match["name"], {}).values())})
+
+        @arm.route("PUT", base + r"/(?P<name>[^/]+)/firewallRules/(?P<rule>[^/]+)")
+        def put_rule(req: Request) -> Response:
+            p = (req.body or {}).get("properties", {})
+            for key in ("startIpAddress", "endIpAddress"):
+                try:
+                    ipaddress.ip_address(p.get(key, ""))
+                except ValueError:
+                    return arm_error(400, "InvalidParameterValue", f"{key} is not an IP address")
+            self.add_firewall_rule(req.match["name"], req.match["rule"], p["startIpAddress"], p["endIpAddress"])
+            return self._lro(self.server_id(req.match["name"]), None)
+
+        @arm.route("GET", base + r"/(?P<name>[^/]+)/firewallRules/(?P<rule>[^/]+)")
+        def get_rule(req: Request) -> Response:
+            rule = self.firewall.get(req.match["name"], {}).get(req.match["rule"])
+            return Response(200, rule) if rule else arm_error(404, "ResourceNotFound", "no rule")
+
+        @arm.route("GET", base + r"/(?P<name>[^/]+)/configurations")
+        def list_configs(req: Request) -> Response:
+            return Response(200, {"value": list(self.configs.get(req.match["name"], {}).values())})
+
+        @arm.route("PUT", base + r"/(?P<name>[^/]+)/configurations/(?P<cfg>[^/]+)")
+        def put_config(req: Request) -> Response:
+            p = (req.body or {}).get("properties", {})
+            if "value" not in p:
+                return arm_error(400, "InvalidParameterValue", "value is required")
+            self.add_config(req.match["name"], req.match["cfg"], p["value"], p.get("source", "user-override"))
+            return self._lro(self.server_id(req.match["name"]), None)
+
+        @arm.route("GET", base + r"/(?P<name>[^/]+)/configurations/(?P<cfg>[^/]+)")
+        def get_config(req: Request) -> Response:
+            c = self.configs.get(req.match["name"], {}).get(req.match["cfg"])
+            return Response(200, c) if c else arm_error(404, "ResourceNotFound", "no parameter")
+
+        @arm.route("GET", base + r"/(?P<name>[^/]+)/backups")
+        def list_backups(req: Request) -> Response:
+            if server(req) is None:
+                return arm_error(404, "ResourceNotFound", "no server")
+            return Response(200, {"value": list(self.backups.get(req.match["name"], {}).values())})
+
+        @arm.route("PUT", base + r"/(?P<name>[^/]+)/backups/(?P<backup>[^/]+)")
+        def put_backup(req: Request) -> Response:
+            s = server(req)
+            if s is None:
+                return arm_error(404, "ResourceNotFound", "no server")
+            if s["sku"]["tier"] == "Burstable":
+                return arm_error(400, "OnDemandBackupNotSupported", "Burstable servers do not support on-demand backups")
+            entry = {"id": s["id"] + f"/backups/{req.match['backup']}", "name": req.match["backup"],
+                     "properties": {"backupType": "Customer On-Demand",
+                                    "completedTime": dt.datetime.now(dt.UTC).isoformat(), "source": "Manual"}}
+
+            def finish() -> None:
+                self.backups[req.match["name"]][req.match["backup"]] = entry
+
+            return self._lro(entry["id"], finish)
+
+        @arm.route("GET", base + r"/(?P<name>[^/]+)/backups/(?P<backup>[^/]+)")
+        def get_backup(req: Request) -> Response:
+            b = self.backups.get(req.match["name"], {}).get(req.match["backup"])
+            return Response(200, b) if b else arm_error(404, "ResourceNotFound", "no backup")
+
+        def key_vault(req: Request) -> Response | None:
+            m = re.match(r"^/secrets/(?P<secret>[^/]+)/?$", req.path)
+            if not m:
+                return None
+            if not req.headers.get("Authorization"):
+                # Key Vault's bearer challenge, answered by the SDK with a token request.
+                return arm_error(401, "Unauthorized", "challenge", {"WWW-Authenticate": (
+                    'Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000",'
+                    ' resource="https://vault.azure.net"')})
+            if req.headers.get("Authorization") != f"Bearer {arm.token}":
+                return arm_error(401, "Unauthorized", "bad token")
+            value = self.secrets.get(m["secret"])
+            if value is None:
+                return arm_error(404, "SecretNotFound", "no secret")
+            return Response(200, {"value": value, "id": f"{arm.url}/secrets/{m['secret']}/1",
+                                  "attributes": {"enabled": True}})
+
+        arm.public.append(key_vault)
