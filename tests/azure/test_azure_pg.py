@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from augeoctl import azure
 from augeoctl.cli import cli
+from tests.conftest import SandboxHandle
 from tests.fakearm.postgres import SECRET_PASSWORD, FlexibleServers
 from tests.fakearm.server import TOKEN, FakeArm, TestCredential
-from tests.conftest import SandboxHandle
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from augeoctl import azure
 from augeoctl.cli import cli
 from augeoctl.local import tools
+from tests.conftest import SandboxHandle
 from tests.fakearm.cache import FakeRedis
 from tests.fakearm.postgres import FlexibleServers
 from tests.fakearm.server import TOKEN, FakeArm, TestCredential
-from tests.conftest import SandboxHandle
 
 pytestmark = pytest.mark.integration
 
