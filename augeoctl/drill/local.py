@@ -360,7 +360,9 @@ class LocalDrill:
             deadline = time.monotonic() + 30
             while any(tools.pid_alive(v) for v in victims) and time.monotonic() < deadline:
                 time.sleep(0.01)
-            ctx.expected_point = ctx.disaster_at if expected is None else expected
+            # Synchronous streaming: every commit acknowledged until the server was gone,
+            # including one acknowledged while the kill was under way, must survive.
+            ctx.expected_point = _now() if expected is None else expected
             pg_writer.stop()
             redis_writer.stop()
             # Make the data folder unusable; it is put back by the repair step.

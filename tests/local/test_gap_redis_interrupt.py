@@ -161,3 +161,24 @@ def test_ctrl_c_removes_the_half_made_target(sandbox) -> None:
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "Traceback" not in err
     assert not (sb.sandbox.targets_dir / "interrupted").exists()
+
+
+def test_archive_command_is_atomic_and_never_overwrites_different_content(tmp_path) -> None:
+    from augeoctl.local.sandbox import ARCHIVE_SCRIPT
+
+    script = tmp_path / "archive-wal.sh"
+    script.write_text(ARCHIVE_SCRIPT)
+    script.chmod(0o755)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    seg = tmp_path / "000000010000000000000007"
+    seg.write_bytes(b"A" * 4096)
+    run = lambda: subprocess.run([str(script), str(seg), seg.name, str(archive)], capture_output=True, text=True)  # noqa: E731
+    assert run().returncode == 0
+    assert (archive / seg.name).read_bytes() == b"A" * 4096
+    assert not [p for p in archive.iterdir() if p.name.endswith(".tmp")]
+    assert run().returncode == 0  # a retried archive of the same segment is accepted
+    seg.write_bytes(b"B" * 4096)
+    refused = run()
+    assert refused.returncode == 1 and "refusing to overwrite" in refused.stderr
+    assert (archive / seg.name).read_bytes() == b"A" * 4096
