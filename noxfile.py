@@ -10,6 +10,7 @@ import glob
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import nox
 
@@ -93,6 +94,22 @@ def drill(session: nox.Session) -> None:
             session.run("augeoctl", "dr-drill", "--scenario", scenario, "--yes")
     session.run("augeoctl", "dr-drill", "history", "--limit", "5")
     session.log("the sandbox is still running: `augeoctl sandbox down` (in this virtualenv) stops it")
+
+
+BENCHES = sorted(p.stem.removeprefix("bench_") for p in Path("tests/bench").glob("bench_*.py"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark in tests/bench, side by side (slow); `-- restore drill` picks some."""
+    ensure_system_packages(session, {"pgbackrest": "pgbackrest"})
+    install_project(session, "test")
+    session.install("checkdmarc>=6.0")
+    wanted = session.posargs or BENCHES
+    for name in wanted:
+        if name not in BENCHES:
+            session.error(f"no benchmark {name!r}; choose from {', '.join(BENCHES)}")
+        session.run("python", f"tests/bench/bench_{name}.py")
 
 
 @nox.session
