@@ -89,8 +89,7 @@ class AzureDrill:
                 recovery.pop("dsn", None)
                 recovery["target"] = target
                 ready_at = result.phases[-1].ended_at
-                for c in result.verification:
-                    checks.append(Check(c.name, c.ok, c.detail))
+                checks.extend(result.verification)
                 checks.append(Check("application-data", bool(result.tables),
                                     f"{len(result.tables)} table(s), {sum(result.tables.values())} rows"))
                 last = phases.pop()

@@ -422,8 +422,7 @@ class LocalDrill:
         }
         state["recovery_parts"] = tuple((p.name, p.seconds) for p in result.phases)
         state["recovery_detail"] = f"target {result.target} from backup {result.backup_id}"
-        for c in result.verification:
-            state["checks"].append(Check(c.name, c.ok, c.detail))
+        state["checks"].extend(result.verification)
 
     def _verify(self, cfg: DrillConfig, ctx: DrillContext, state: dict[str, Any],
                 pg_log: WriterLog, redis_log: WriterLog) -> None:

@@ -14,7 +14,10 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
+from augeoctl.backends.base import Check
 from augeoctl.timeparse import format_duration, format_time
+
+__all__ = ["Check", "DrillPhase", "DrillReport", "Integrity", "judge", "to_json", "schema"]
 
 SCHEMA_VERSION = 1
 SCENARIOS = ("accidental-delete", "server-loss", "redis-loss")
@@ -78,13 +81,6 @@ class Integrity:
             "missing_sample": list(self.missing_sample),
             "ok": self.ok,
         }
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
 
 
 @dataclass(frozen=True)
