@@ -463,6 +463,9 @@ class LocalPostgresBackend(PostgresBackend):
             target=name, backup=backup, to_time=to_time, mode=mode,
             wal_first=chosen_w.first_segment, wal_last=wal_last, window=win,
             cleanup=tuple(dict.fromkeys(cleanup)),
+            # The port is chosen now so that clients (a drill's service) can be pointed
+            # at the target while it recovers, as an application would be.
+            extra={"port": tools.free_port()},
         )
 
     def _latest_fallback(self, win: RestorableWindow) -> Window:
@@ -581,7 +584,9 @@ class LocalPostgresBackend(PostgresBackend):
         phases.append(Phase("copy", t0, _now()))
 
         # 2. configure and start recovery --------------------------------------------
-        port = tools.free_port()
+        port = int(plan.extra.get("port") or 0)
+        if not port or tools.port_in_use(port):
+            port = tools.free_port()
         sock = make_dir(tdir / "socket", 0o755)
         log = tdir / "postgres.log"
         log.touch()

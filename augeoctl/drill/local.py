@@ -37,7 +37,7 @@ from augeoctl.drill.workload import (
 )
 from augeoctl.errors import AugeoError, UsageError
 from augeoctl.local import tools
-from augeoctl.local.sandbox import Sandbox, stop_postgres
+from augeoctl.local.sandbox import APP_DB, SUPERUSER, Sandbox, stop_postgres
 from augeoctl.progress import NullReporter, Reporter
 
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -252,11 +252,12 @@ class LocalDrill:
                 self._verify(cfg, ctx, state, pg_log, redis_log)
 
             with self._phase(phases, "service_check", "service check (/health/ready)") as info:
-                self._service_check(cfg, state)
+                self._service_check(cfg, ctx, state)
         finally:
             for writer in (pg_writer, redis_writer):
                 if writer is not None and writer.is_alive():
                     writer.stop()
+            self._stop_service(state)
             with self._phase(phases, "cleanup", "cleanup and repair of the sandbox") as info:
                 info["detail"] = self._cleanup(cfg, ctx, state, targets)
 
@@ -410,6 +411,10 @@ class LocalDrill:
             to_time = None
         plan = self.pg.plan_restore(to_time, name)
         targets.append(("postgres", name))
+        # The application is repointed at the new server while it recovers, so it is
+        # serving as soon as the data is there: start the reference service now.
+        self._start_service(ctx, state, f"postgresql://{SUPERUSER}@127.0.0.1:{plan.extra['port']}/{APP_DB}",
+                            self.sandbox.redis_url())
         result: RestoreResult = self.pg.restore(plan, self.reporter)
         state["restore"] = result
         state["reached"] = result.reached
@@ -471,20 +476,35 @@ class LocalDrill:
             if not diff else "differ from the reference: " + ", ".join(f"{t} {a}→{b}" for t, (a, b) in sorted(diff.items())),
         ))
 
-    def _service_check(self, cfg: DrillConfig, state: dict[str, Any]) -> None:
+    def _start_service(self, ctx: DrillContext, state: dict[str, Any], pg_dsn: str, redis_url: str) -> None:
         from augeoctl.service import runner
 
+        self._stop_service(state)
+        workdir = history.folder(self.sandbox.home) / f"{ctx.drill_id}-service"
+        workdir.mkdir(parents=True, exist_ok=True)
+        port = tools.free_port()
+        pid_path = workdir / "service.pid"
+        runner.start_service(port, pg_dsn, redis_url, workdir / "service.log", pid_path)
+        state["service_proc"] = {"url": f"http://127.0.0.1:{port}", "pid_path": pid_path,
+                                 "pg_dsn": pg_dsn, "redis_url": redis_url}
+
+    def _stop_service(self, state: dict[str, Any]) -> None:
+        from augeoctl.service import runner
+
+        proc = state.pop("service_proc", None)
+        if proc:
+            runner.stop_service(proc["pid_path"])
+
+    def _service_check(self, cfg: DrillConfig, ctx: DrillContext, state: dict[str, Any]) -> None:
         if cfg.scenario == "redis-loss":
             pg_dsn, redis_url = self.sandbox.dsn(), state["redis_target"]["url"]
         else:
             restore: RestoreResult = state["restore"]
             pg_dsn, redis_url = restore.dsn, self.sandbox.redis_url()
-        workdir = self.sandbox.targets_dir / state["recovery"]["target"]
-        workdir.mkdir(parents=True, exist_ok=True)
-        port = tools.free_port()
-        pid_path = workdir / "service.pid"
-        runner.start_service(port, pg_dsn, redis_url, workdir / "service.log", pid_path)
-        url = f"http://127.0.0.1:{port}"
+        proc = state.get("service_proc")
+        if not proc or proc["pg_dsn"] != pg_dsn or proc["redis_url"] != redis_url:
+            self._start_service(ctx, state, pg_dsn, redis_url)
+        url = state["service_proc"]["url"]
         try:
             ready, body = _wait_ready(url + "/health/ready", cfg.service_timeout)
             state["service"] = {"url": url, "ready": ready, "body": body}
@@ -494,7 +514,7 @@ class LocalDrill:
                                          "/health/ready is 200 against the recovered data" if ready
                                          else f"/health/ready not ready within {cfg.service_timeout:g} s: {body}"))
         finally:
-            runner.stop_service(pid_path)
+            self._stop_service(state)
 
     def _cleanup(self, cfg: DrillConfig, ctx: DrillContext, state: dict[str, Any],
                  targets: list[tuple[str, str]]) -> str:

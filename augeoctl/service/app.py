@@ -71,10 +71,14 @@ def create_app(pg_dsn: str, redis_url: str) -> FastAPI:
                 recorder.add(f"{request.method} {path}", status, (time.perf_counter() - start) * 1000)
 
     async def probe_pg() -> dict[str, Any]:
+        # A fresh connection, not one from the pool: readiness is "a new client can
+        # connect now", and the pool may still be backing off after an outage.
+        from psycopg import AsyncConnection
+
         start = time.perf_counter()
         try:
             async with asyncio.timeout(READY_TIMEOUT):
-                async with pool.connection(timeout=READY_TIMEOUT) as conn:
+                async with await AsyncConnection.connect(pg_dsn, connect_timeout=2, autocommit=True) as conn:
                     await conn.execute("SELECT 1")
             return {"ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
         except Exception as exc:  # any failure means not ready
