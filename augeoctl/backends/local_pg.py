@@ -58,6 +58,13 @@ from augeoctl.timeparse import format_time
 # Clock skew allowed between "now" and a requested time before it counts as future.
 FUTURE_TOLERANCE = timedelta(seconds=1)
 _LOG_TS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[\d+\] (\w+):\s+(.*)$")
+# FATAL lines that refuse a client's connection while the server recovers: clients
+# (an application being repointed at the target) are expected to knock early.
+_CLIENT_REFUSED = re.compile(
+    r"the database system is (not accepting connections|not yet accepting connections|starting up"
+    r"|in recovery mode|shutting down)|password authentication failed|no pg_hba\.conf entry"
+    r"|role \".*\" does not exist|database \".*\" does not exist|terminating connection"
+)
 _PG_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(\+00| UTC)")
 
 
@@ -843,5 +850,5 @@ class _RecoveryWatch:
             self.ready = True
             if not self.redo_done:
                 self.redo_done, self.redo_done_at = True, ts
-        if level in ("FATAL", "PANIC") and "the database system is starting up" not in msg:
+        if level == "PANIC" or (level == "FATAL" and not _CLIENT_REFUSED.search(msg)):
             self.fatal = msg

@@ -65,8 +65,11 @@ def main() -> int:
             augeoctl(home, "targets", "drop", f"bench-bare-{i}", "--yes")
             drills.append(augeoctl(home, "dr-drill", "--scenario", "accidental-delete",
                                    "--duration", args.duration, "--yes"))
+            d = drills[-1]
+            if d["verdict"] != "PASS":
+                raise SystemExit(f"round {i + 1}: the drill FAILED: {'; '.join(d['reasons'])}")
             print(f"round {i + 1}: bare restore {bares[-1]['total_seconds']:.2f} s, "
-                  f"drill RTO {drills[-1]['rto_seconds']:.2f} s", flush=True)
+                  f"drill RTO {d['rto_seconds']:.2f} s", flush=True)
     finally:
         try:
             augeoctl(home, "sandbox", "down")

@@ -119,3 +119,29 @@ def test_window_union_and_containment() -> None:
     assert not win.windows[1].contains(NOW + timedelta(minutes=35))
     assert "nothing" in RestorableWindow(windows=(_w("c", 0, None),)).describe()
     assert RestorableWindow(windows=(_w("c", 0, None),)).earliest is None
+
+
+def test_recovery_watch_tells_client_refusals_from_recovery_failures(tmp_path) -> None:
+    from augeoctl.backends.local_pg import _RecoveryWatch
+
+    log = tmp_path / "postgres.log"
+    log.write_text(
+        "2026-11-24 18:00:00.100 UTC [11] LOG:  restored log file \"000000010000000000000003\" from archive\n"
+        "2026-11-24 18:00:00.200 UTC [12] FATAL:  the database system is not accepting connections\n"
+        "2026-11-24 18:00:00.210 UTC [13] FATAL:  the database system is starting up\n"
+        "2026-11-24 18:00:00.300 UTC [11] LOG:  restored log file \"000000010000000000000004\" from archive\n"
+        "2026-11-24 18:00:00.400 UTC [11] LOG:  redo done at 0/4000100 system usage: CPU\n"
+        "2026-11-24 18:00:00.401 UTC [11] LOG:  last completed transaction was at log time "
+        "2026-11-24 17:59:58.123456+00\n"
+    )
+    watch = _RecoveryWatch(log, tmp_path)
+    watch.poll()
+    assert watch.fatal is None
+    assert watch.segments == 2 and watch.last_segment == "000000010000000000000004"
+    assert watch.redo_done and watch.redo_done_at == datetime(2026, 11, 24, 18, 0, 0, 400000, tzinfo=UTC)
+    assert watch.last_xact == datetime(2026, 11, 24, 17, 59, 58, 123456, tzinfo=UTC)
+    with log.open("a") as fh:
+        fh.write("2026-11-24 18:00:01.000 UTC [11] FATAL:  recovery ended before configured recovery "
+                 "target was reached\n")
+    watch.poll()
+    assert watch.fatal and "recovery ended before" in watch.fatal
