@@ -34,6 +34,17 @@ def augeoctl(home: Path, *args: str) -> dict:
     return json.loads(proc.stdout)
 
 
+def drop_caches() -> bool:
+    """Start each measured run from a cold page cache (root only), so runs compare."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, default=70, help="pgbench scale (70 is about 1 GB)")
@@ -60,9 +71,12 @@ def main() -> int:
               flush=True)
 
         bares, drills = [], []
+        cold = False
         for i in range(args.rounds):
+            cold = drop_caches()
             bares.append(augeoctl(home, "restore", "--latest", "--target", f"bench-bare-{i}"))
             augeoctl(home, "targets", "drop", f"bench-bare-{i}", "--yes")
+            drop_caches()
             drills.append(augeoctl(home, "dr-drill", "--scenario", "accidental-delete",
                                    "--duration", args.duration, "--yes"))
             d = drills[-1]
@@ -90,7 +104,7 @@ def main() -> int:
     rto = drill["rto_seconds"]
     overhead = (rto - bare["total_seconds"]) / bare["total_seconds"]
     print()
-    print(f"median of {args.rounds} round(s)")
+    print(f"median of {args.rounds} round(s); page cache dropped before each run: {cold}")
     print(f"{'phase':<22}{'bare restore':>14}{'drill':>12}")
     for name in ("copy", "wal_replay", "promote", "verify"):
         print(f"{name:<22}{bare_phases.get(name, 0):>13.2f}s{recovery_parts.get(name, 0):>11.2f}s")
