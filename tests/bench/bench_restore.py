@@ -1,0 +1,219 @@
+"""Point-in-time restore: augeoctl vs pgBackRest vs the physical floor, in one run.
+
+    python tests/bench/bench_restore.py [--scale 70] [--wal-seconds 40] [--rounds 1]
+
+Builds a sandbox under /var/tmp with about 1 GB of pgbench data, takes an augeoctl base
+backup and a pgBackRest full backup of the same cluster (repository without compression),
+writes several hundred MB of WAL with pgbench, and pushes the very same archived segments
+into the pgBackRest repository. Then, to the same target time, from a cold page cache:
+
+  (a) ``augeoctl restore --to-time T`` (its copy, replay and promote phases, and its
+      verification, reported apart);
+  (b) ``pgbackrest restore --type=time --target=T --target-action=promote`` and a start
+      of the restored cluster, until it is promoted;
+  (c) the floor: ``cp -a`` of augeoctl's base backup, PostgreSQL's own replay of the same
+      WAL with ``restore_command = cp``, until promoted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from augeoctl.local import tools  # noqa: E402
+from augeoctl.local.sandbox import as_service, chown_tree, make_dir, stop_postgres  # noqa: E402
+
+
+def augeoctl(home: Path, *args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
+    env["AUGEO_HOME"] = str(home)
+    proc = subprocess.run([sys.executable, "-m", "augeoctl", *args, "--output", "json"],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"augeoctl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def drop_caches() -> bool:
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def psql(port: int, sql: str) -> str:
+    return subprocess.run([tools.pg_tool("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "augeo", "-d", "augeo",
+                           "-Atc", sql], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def start_and_wait_promoted(data: Path, port: int) -> float:
+    """Start a restored cluster and wait until it has left recovery; returns when."""
+    log = data.parent / f"{data.name}.log"
+    log.touch()
+    chown_tree(log)
+    subprocess.run(as_service([tools.pg_tool("pg_ctl"), "-D", str(data), "-l", str(log), "-W", "-s", "start"]),
+                   check=True)
+    deadline = time.monotonic() + 3600
+    while time.monotonic() < deadline:
+        proc = subprocess.run([tools.pg_tool("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "augeo",
+                               "-d", "postgres", "-Atc", "SELECT pg_is_in_recovery()"],
+                              capture_output=True, text=True)
+        if proc.returncode == 0 and proc.stdout.strip() == "f":
+            return time.monotonic()
+        time.sleep(0.02)
+    raise SystemExit(f"{data} was not promoted: {tools.tail(log, 10)}")
+
+
+def recovery_conf(data: Path, port: int, extra: dict[str, str]) -> None:
+    settings = {"port": str(port), "listen_addresses": "'127.0.0.1'",
+                "unix_socket_directories": f"'{data.parent}'", "archive_mode": "'off'",
+                "recovery_target_action": "'promote'", **extra}
+    with (data / "postgresql.auto.conf").open("a") as fh:
+        fh.write("\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
+    (data / "recovery.signal").touch()
+    chown_tree(data)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=int, default=70)
+    ap.add_argument("--wal-seconds", type=int, default=40, help="pgbench run that writes the WAL to replay")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--keep-home", action="store_true")
+    args = ap.parse_args()
+    if not shutil.which("pgbackrest"):
+        raise SystemExit("pgbackrest is not installed (apt-get install pgbackrest; `nox -s bench` does)")
+
+    home = Path(tempfile.mkdtemp(prefix="augeo-bench-restore-", dir="/var/tmp"))
+    os.chmod(home, 0o755)
+    results: list[dict] = []
+    try:
+        status = augeoctl(home, "sandbox", "up")
+        port = status["postgres"]["port"]
+        data_dir = home / "sandbox" / "pg" / "data"
+        subprocess.run([tools.pg_tool("pgbench"), "-i", "-q", "-s", str(args.scale), "-h", "127.0.0.1",
+                        "-p", str(port), "-U", "augeo", "augeo"], check=True, capture_output=True)
+
+        # pgBackRest: a repository of the same cluster, no compression.
+        repo = make_dir(home / "pgbackrest", 0o750)
+        for sub in ("repo", "log", "lock", "spool"):
+            make_dir(repo / sub, 0o750)
+        conf = repo / "pgbackrest.conf"
+        conf.write_text(
+            f"[global]\nrepo1-path={repo / 'repo'}\nlog-path={repo / 'log'}\nlock-path={repo / 'lock'}\n"
+            f"spool-path={repo / 'spool'}\ncompress-type=none\nstart-fast=y\nprocess-max=2\n"
+            f"log-level-console=warn\n\n[bench]\npg1-path={data_dir}\npg1-port={port}\n"
+            f"pg1-socket-path={home / 'sandbox' / 'pg' / 'socket'}\npg1-user=augeo\n")
+        chown_tree(repo)
+        pgbr = ["pgbackrest", f"--config={conf}", "--stanza=bench"]
+        subprocess.run(as_service([*pgbr, "stanza-create"]), check=True, capture_output=True)
+        backup = augeoctl(home, "backup", "create")["backups"][0]
+        subprocess.run(as_service([*pgbr, "backup", "--type=full", "--no-archive-check"]), check=True,
+                       capture_output=True)
+        print(f"pgbench scale {args.scale}: augeoctl base backup {backup['size_bytes'] / 2**20:.0f} MiB", flush=True)
+
+        # WAL to replay: pgbench writes; the target time is two thirds of the way in.
+        bench = subprocess.Popen([tools.pg_tool("pgbench"), "-h", "127.0.0.1", "-p", str(port), "-U", "augeo",
+                                  "-c", "4", "-j", "2", "-T", str(args.wal_seconds), "-n", "augeo"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(args.wal_seconds * 2 / 3)
+        target = datetime.now(UTC)
+        bench.wait()
+        psql(port, "SELECT pg_switch_wal()")
+        time.sleep(1)
+        archive = home / "store" / "wal"
+        segments = sorted(p for p in archive.iterdir() if len(p.name) == 24)
+        wal_mb = sum(p.stat().st_size for p in segments) / 2**20
+        for seg in segments:  # the very same segments into pgBackRest's repository
+            subprocess.run(as_service([*pgbr, "archive-push", str(seg)]), check=True, capture_output=True)
+        t_iso = target.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        augeoctl(home, "restore", "--to-time", t_iso, "--dry-run")  # builds augeoctl's WAL index once
+        print(f"WAL archived: {len(segments)} segments, {wal_mb:.0f} MiB; target time {t_iso}", flush=True)
+
+        for rnd in range(args.rounds):
+            row: dict = {}
+            # (a) augeoctl
+            drop_caches()
+            t0 = time.monotonic()
+            res = augeoctl(home, "restore", "--to-time", t_iso, "--target", f"bench-a{rnd}")
+            row["augeoctl_wall"] = time.monotonic() - t0
+            ph = {p["name"]: p["seconds"] for p in res["phases"]}
+            row["augeoctl"] = ph["copy"] + ph["wal_replay"] + ph["promote"]
+            row["augeoctl_phases"] = ph
+            augeoctl(home, "targets", "drop", f"bench-a{rnd}", "--yes")
+
+            # (b) pgBackRest
+            drop_caches()
+            dest = make_dir(home / f"pgbr-{rnd}", 0o755) / "data"
+            p_port = tools.free_port()
+            t0 = time.monotonic()
+            subprocess.run(as_service([*pgbr, f"--pg1-path={dest}", "restore", "--type=time",
+                                       f"--target={target.strftime('%Y-%m-%d %H:%M:%S.%f')}+00",
+                                       "--target-action=promote"]), check=True, capture_output=True)
+            t_copied = time.monotonic()
+            recovery_conf(dest, p_port, {})
+            promoted = start_and_wait_promoted(dest, p_port)
+            row["pgbackrest"] = promoted - t0
+            row["pgbackrest_copy"] = t_copied - t0
+            stop_postgres(dest, mode="immediate")
+            shutil.rmtree(dest.parent)
+
+            # (c) the floor: a plain copy and PostgreSQL's own replay of the same WAL
+            drop_caches()
+            dest = make_dir(home / f"floor-{rnd}", 0o755) / "data"
+            f_port = tools.free_port()
+            t0 = time.monotonic()
+            subprocess.run(["cp", "-a", backup["location"], str(dest)], check=True)
+            t_copied = time.monotonic()
+            recovery_conf(dest, f_port, {
+                "restore_command": f"'cp \"{archive}/%f\" \"%p\"'",
+                "recovery_target_time": f"'{target.strftime('%Y-%m-%d %H:%M:%S.%f')}+00'",
+            })
+            promoted = start_and_wait_promoted(dest, f_port)
+            row["floor"] = promoted - t0
+            row["floor_copy"] = t_copied - t0
+            stop_postgres(dest, mode="immediate")
+            shutil.rmtree(dest.parent)
+            results.append(row)
+            print(f"round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s, pgBackRest {row['pgbackrest']:.2f} s, "
+                  f"floor {row['floor']:.2f} s", flush=True)
+    finally:
+        try:
+            augeoctl(home, "sandbox", "down")
+        except SystemExit:
+            pass
+        if not args.keep_home:
+            shutil.rmtree(home, ignore_errors=True)
+
+    def med(key: str) -> float:
+        vals = sorted(r[key] for r in results)
+        return vals[len(vals) // 2]
+
+    ph = sorted(results, key=lambda r: r["augeoctl"])[len(results) // 2]["augeoctl_phases"]
+    print()
+    print(f"median of {len(results)} round(s), page cache dropped before each restore")
+    print(f"augeoctl   copy {ph['copy']:.2f} s + WAL replay {ph['wal_replay']:.2f} s + promote {ph['promote']:.2f} s"
+          f" = {med('augeoctl'):.2f} s   (+ verify {ph['verify']:.2f} s; whole command {med('augeoctl_wall'):.2f} s)")
+    print(f"pgBackRest restore (copy) {med('pgbackrest_copy'):.2f} s, then replay + promote: {med('pgbackrest'):.2f} s")
+    print(f"floor      cp -a {med('floor_copy'):.2f} s, then replay + promote: {med('floor'):.2f} s")
+    print(f"ratio augeoctl / pgBackRest = {med('augeoctl') / med('pgbackrest'):.3f}   (goal: at most 1)")
+    print(f"ratio augeoctl / floor      = {med('augeoctl') / med('floor'):.3f}   (goal: at most 1.3)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
