@@ -24,16 +24,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from augeoctl.cli import backup, drill, restore, sandbox
+    from augeoctl.cli import backup, dns, drill, health, restore, sandbox
 
     cli.add_command(sandbox.sandbox)
     cli.add_command(backup.backup)
     cli.add_command(restore.restore)
     cli.add_command(restore.targets)
     cli.add_command(drill.dr_drill, name="dr-drill")
-
-    from augeoctl.cli import dns
-
+    cli.add_command(health.health)
     cli.add_command(dns.dns)
     cli.add_command(dns.tls)
 

@@ -1,0 +1,46 @@
+"""``augeoctl health``: a one-shot health check of an environment."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from augeoctl.cli.common import common_options, emit, settings
+from augeoctl.errors import UsageError, VerdictFailed
+
+
+@click.command()
+@common_options
+def health() -> None:
+    """Check the service's /health endpoints, PostgreSQL, Redis, backups and alert rules.
+
+    One line per check; exits 0 when everything is healthy and 4 when anything is not.
+    Used after deployments and in runbooks.
+    """
+    from augeoctl.health import evaluate, local_snapshot
+    from augeoctl.local.sandbox import Sandbox
+
+    s = settings()
+    if not s.env.is_local:
+        raise UsageError(f'health checks of the Azure environment "{s.env.name}" are not available in this version',
+                         hint="use --env local")
+    snap = local_snapshot(Sandbox(s.home, s.env.settings))
+    checks = evaluate(snap)
+    healthy = all(c.ok for c in checks)
+    result: dict[str, Any] = {
+        "environment": s.env.name, "healthy": healthy, "checks": [asdict(c) for c in checks],
+        "snapshot": {"taken_at": snap.taken_at, "endpoints": [asdict(e) for e in snap.endpoints],
+                     "postgres": snap.postgres, "redis": snap.redis, "backups": snap.backups},
+    }
+
+    def text(r: dict[str, Any]) -> str:
+        lines = [f"{'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['detail']}" for c in r["checks"]]
+        lines.append("healthy" if r["healthy"] else "UNHEALTHY")
+        return "\n".join(lines)
+
+    emit(result, text)
+    if not healthy:
+        failed = ", ".join(c.name for c in checks if not c.ok)
+        raise VerdictFailed(f"unhealthy: {failed}")

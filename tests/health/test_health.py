@@ -1,0 +1,86 @@
+"""`augeoctl health`: alert rules as pure functions, and the command on a real sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from augeoctl.health import Endpoint, Snapshot, Thresholds, evaluate
+from tests.conftest import SandboxHandle, make_home, run_cli
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def snapshot(**changes) -> Snapshot:
+    base = dict(
+        taken_at=NOW,
+        endpoints=(Endpoint("http://127.0.0.1:1/health/ready", 200, 4.0, {"status": "ready"}),),
+        metrics={"windows": {"5m": {"requests": 100, "error_rate": 0.01, "latency_ms": {"avg": 120.0}}},
+                 "process": {"cpu_percent": 12.0, "rss_bytes": 100 * 2**20}},
+        postgres={"ok": True, "connections": {"active": 1}, "cache_hit_percent": 99.0,
+                  "last_archived_wal": "000000010000000000000003", "archiver_failing": False},
+        redis={"ok": True, "connected_clients": 2, "last_save_age_s": 30.0, "last_save_ok": True},
+        backups={"newest_backup_at": NOW - timedelta(hours=3)},
+        memory_total_bytes=8 * 2**30,
+    )
+    base.update(changes)
+    return Snapshot(**base)  # type: ignore[arg-type]
+
+
+def failed(s: Snapshot, t: Thresholds | None = None) -> set[str]:
+    return {c.name for c in evaluate(s, t) if not c.ok}
+
+
+def test_a_healthy_snapshot_passes_every_check() -> None:
+    checks = evaluate(snapshot())
+    assert checks and all(c.ok for c in checks)
+    assert {"alert error-rate", "alert response-time", "alert cpu", "alert memory", "postgres",
+            "wal-archiver", "redis", "backup-age", "http /health/ready"} == {c.name for c in checks}
+
+
+def test_each_alert_rule_fires_at_its_threshold() -> None:
+    hot = {"windows": {"5m": {"requests": 100, "error_rate": 0.06, "latency_ms": {"avg": 3100.0}}},
+           "process": {"cpu_percent": 81.0, "rss_bytes": int(0.81 * 8 * 2**30)}}
+    assert failed(snapshot(metrics=hot)) == {"alert error-rate", "alert response-time", "alert cpu", "alert memory"}
+    edge = {"windows": {"5m": {"requests": 100, "error_rate": 0.05, "latency_ms": {"avg": 3000.0}}},
+            "process": {"cpu_percent": 80.0, "rss_bytes": int(0.8 * 8 * 2**30)}}
+    assert failed(snapshot(metrics=edge)) == set()
+
+
+def test_unreachable_and_unready_dependencies_fail() -> None:
+    s = snapshot(
+        endpoints=(Endpoint("http://127.0.0.1:1/health/ready", 503, 5.0,
+                            {"status": "not-ready", "checks": {"redis": {"ok": False}, "postgres": {"ok": True}}}),
+                   Endpoint("http://127.0.0.1:1/health", None, None, error="refused")),
+        redis={"ok": False, "error": "Connection refused"},
+        postgres={"ok": True, "connections": {}, "archiver_failing": True, "last_archived_wal": None},
+        backups={"newest_backup_at": NOW - timedelta(hours=30)},
+    )
+    bad = {c.name: c.detail for c in evaluate(s) if not c.ok}
+    assert "not ready: redis" in bad["http /health/ready"]
+    assert "unreachable" in bad["http /health"] and "unreachable" in bad["redis"]
+    assert set(bad) >= {"wal-archiver", "backup-age"}
+
+
+@pytest.mark.integration
+def test_health_exit_codes_on_a_real_sandbox() -> None:
+    home = make_home()
+    handle = SandboxHandle(home)
+    handle.up()
+    try:
+        assert run_cli("backup", "create", home=home).returncode == 0
+        ok = run_cli("health", "-o", "json", home=home)
+        assert ok.returncode == 0, ok
+        assert ok.json()["healthy"] is True
+        os.kill(handle.sandbox.status().redis.pid, signal.SIGKILL)
+        time.sleep(0.3)
+        bad = run_cli("health", home=home)
+        assert bad.returncode == 4, bad
+        assert "FAIL redis" in bad.stdout and "not ready: redis" in bad.stdout
+        assert "UNHEALTHY" in bad.stdout and "Traceback" not in bad.stderr
+    finally:
+        handle.down()
