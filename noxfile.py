@@ -96,6 +96,15 @@ def drill(session: nox.Session) -> None:
     session.log("the sandbox is still running: `augeoctl sandbox down` (in this virtualenv) stops it")
 
 
+@nox.session(name="load-test")
+def load_test(session: nox.Session) -> None:
+    """Locust against the sandbox's service with SLO gates (`-- --profile peak-1000 --host URL`)."""
+    ensure_system_packages(session)
+    install_project(session, "test")
+    args = session.posargs or ["--profile", "peak-1000"]
+    session.run("augeoctl", "loadtest", "run", *args)
+
+
 BENCHES = sorted(p.stem.removeprefix("bench_") for p in Path("tests/bench").glob("bench_*.py"))
 
 

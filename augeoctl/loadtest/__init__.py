@@ -1,0 +1,1 @@
+"""Load tests: Locust runs with SLO gates evaluated from its statistics."""

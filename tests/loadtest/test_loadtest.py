@@ -1,0 +1,178 @@
+"""Load tests: gates as pure functions, and real Locust runs against loopback servers."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from augeoctl.errors import ConfigError, UsageError
+from augeoctl.loadtest.azure import export_yaml
+from augeoctl.loadtest.gates import EndpointStats, Profile, evaluate, get_profile, load_profiles, read_stats
+from augeoctl.local import tools
+from tests.conftest import REPO, SandboxHandle, run_cli
+
+
+def stats(name: str, requests=100, failures=0, avg=100.0, p50=80.0, p95=400.0, p99=900.0, rps=50.0):
+    return EndpointStats(name, requests, failures, avg, p50, p95, p99, rps)
+
+
+PROFILE = Profile("t", 10, 5, "10s",
+                  {"avg_ms": 500, "p50_ms": 300, "p95_ms": 1000, "p99_ms": 2000, "error_rate": 0.01, "min_rps": 20},
+                  {"GET /api/users/[id]": {"p95_ms": 800}, "POST /api/events": {"avg_ms": 200}})
+
+
+def by_key(results):
+    return {(r.scope, r.gate): r for r in results}
+
+
+def test_every_gate_passes_on_good_stats() -> None:
+    s = {"Aggregated": stats("Aggregated"), "GET /api/users/[id]": stats("GET /api/users/[id]", p95=700),
+         "POST /api/events": stats("POST /api/events", avg=150)}
+    results = evaluate(PROFILE, s)
+    assert len(results) == 8 and all(r.passed for r in results)
+
+
+@pytest.mark.parametrize(("field", "value", "gate"), [
+    ("avg", 501.0, "avg_ms"), ("p50", 301.0, "p50_ms"), ("p95", 1001.0, "p95_ms"), ("p99", 2001.0, "p99_ms"),
+    ("failures", 2, "error_rate"), ("rps", 19.9, "min_rps"),
+])
+def test_each_global_comparison_fails_just_past_its_threshold(field, value, gate) -> None:
+    good = {"Aggregated": stats("Aggregated"), "GET /api/users/[id]": stats("GET /api/users/[id]", p95=700),
+            "POST /api/events": stats("POST /api/events", avg=150)}
+    bad = dict(good, Aggregated=stats("Aggregated", **{field: value}))
+    failed = [r for r in evaluate(PROFILE, bad) if not r.passed]
+    assert [(r.scope, r.gate) for r in failed] == [("global", gate)]
+    assert failed[0].measured is not None
+
+
+def test_endpoint_gates_and_missing_endpoints_fail() -> None:
+    s = {"Aggregated": stats("Aggregated"), "GET /api/users/[id]": stats("GET /api/users/[id]", p95=850)}
+    r = by_key(evaluate(PROFILE, s))
+    assert not r[("GET /api/users/[id]", "p95_ms")].passed
+    missing = r[("POST /api/events", "avg_ms")]
+    assert not missing.passed and missing.measured is None
+
+
+def test_profiles_file_is_validated(tmp_path: Path) -> None:
+    profiles = load_profiles(REPO / "loadtests" / "slo.toml")
+    assert {"smoke", "baseline", "peak-1000"} <= set(profiles)
+    assert profiles["peak-1000"].users == 1000 and profiles["peak-1000"].gates["p95_ms"] == 1000
+    assert profiles["peak-1000"].gates["avg_ms"] == 500
+    bad = tmp_path / "slo.toml"
+    bad.write_text('[profiles.x]\nusers = 1\nspawn_rate = 1\nrun_time = "5s"\n[profiles.x.gates]\np42_ms = 1\n')
+    with pytest.raises(ConfigError, match="unknown gate"):
+        load_profiles(bad)
+    with pytest.raises(UsageError, match="no SLO profile"):
+        get_profile(REPO / "loadtests" / "slo.toml", "nope")
+
+
+def test_locust_csv_is_read(tmp_path: Path) -> None:
+    csv = tmp_path / "x_stats.csv"
+    csv.write_text(
+        "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"
+        "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
+        "99.99%,100%\n"
+        "GET,/api/users/[id],10,1,5,6.5,1,20,100,2.5,0.1,5,6,7,8,9,12,15,18,20,20,20\n"
+        ",Aggregated,10,1,5,6.5,1,20,100,2.5,0.1,5,6,7,8,9,12,15,18,20,20,20\n")
+    s = read_stats(csv)
+    assert s["GET /api/users/[id]"].p95_ms == 12 and s["Aggregated"].error_rate == 0.1
+
+
+def test_azure_load_testing_yaml_has_the_documented_shape() -> None:
+    prof = get_profile(REPO / "loadtests" / "slo.toml", "peak-1000")
+    doc = yaml.safe_load(export_yaml(prof, test_id="augeoctl-peak-1000", host="https://api.example.test"))
+    assert doc["version"] == "v0.1" and doc["testType"] == "Locust"
+    assert doc["testPlan"] == "locustfile.py" and doc["engineInstances"] == 4
+    env = {e["name"]: e["value"] for e in doc["env"]}
+    assert env["LOCUST_USERS"] == "1000" and env["LOCUST_HOST"] == "https://api.example.test"
+    pattern = re.compile(r"^(?:[^:]+: )?(avg|min|max|p50|p90|p95|p99|percentage|count)"
+                         r"\((response_time_ms|error|requests_per_sec|latency)\) [<>] \d+(\.\d+)?$")
+    assert all(pattern.match(c) for c in doc["failureCriteria"]), doc["failureCriteria"]
+    assert "avg(response_time_ms) > 500" in doc["failureCriteria"]
+    assert "p95(response_time_ms) > 1000" in doc["failureCriteria"]
+    assert "GET /api/users/[id]: p95(response_time_ms) > 1000" in doc["failureCriteria"]
+    r = run_cli("loadtest", "export-azure", "--profile", "smoke")
+    assert r.returncode == 0 and "testType: Locust" in r.stdout
+
+
+QUICK = """
+[profiles.quick]
+users = 6
+spawn_rate = 6
+run_time = "6s"
+[profiles.quick.gates]
+p95_ms = 1000
+error_rate = 0.05
+min_rps = 1
+"""
+
+
+@pytest.fixture()
+def slo(tmp_path: Path) -> Path:
+    p = tmp_path / "slo.toml"
+    p.write_text(QUICK)
+    return p
+
+
+@pytest.mark.integration
+def test_smoke_run_against_the_sandbox_service_passes_on_two_processes(sandbox: SandboxHandle, slo, tmp_path) -> None:
+    out = tmp_path / "results"
+    r = run_cli("loadtest", "run", "--profile", "quick", "--slo-file", str(slo), "--workers", "2",
+                "--results", str(out), "-o", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    data = r.json()
+    assert data["verdict"] == "PASS" and data["workers"] == 2
+    assert data["totals"]["requests"] > 0 and data["generator_cpu_max"] is not None
+    for name in ("report.html", "locust_stats.csv", "summary.json"):
+        assert (out / name).exists()
+    assert json.loads((out / "summary.json").read_text())["verdict"] == "PASS"
+
+
+class Slow(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def _answer(self) -> None:
+        if self.path.startswith("/api/"):
+            time.sleep(1.2)  # a deliberately slow endpoint
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer()
+
+
+@pytest.mark.integration
+def test_a_slow_endpoint_fails_the_p95_gate(slo, tmp_path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        r = run_cli("loadtest", "run", "--profile", "quick", "--slo-file", str(slo), "--workers", "1",
+                    "--host", f"http://127.0.0.1:{server.server_address[1]}", "--results", str(tmp_path / "r"),
+                    "-o", "json")
+    finally:
+        server.shutdown()
+    assert r.returncode == 4, r
+    failed = [g for g in r.json()["gates"] if not g["passed"]]
+    assert [g["gate"] for g in failed] == ["p95_ms"] and failed[0]["measured"] > 1000
+
+
+def test_a_dead_host_fails_with_the_connectivity_code(slo, tmp_path) -> None:
+    r = run_cli("loadtest", "run", "--profile", "quick", "--slo-file", str(slo),
+                "--host", f"http://127.0.0.1:{tools.free_port()}", "--results", str(tmp_path / "r"))
+    assert r.returncode == 3 and "unreachable" in r.stderr
