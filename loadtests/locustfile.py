@@ -14,14 +14,14 @@ from locust.contrib.fasthttp import FastHttpUser
 
 USERS = 200  # seeded users in the sandbox (app.users ids 1..200)
 
-# name, method, path, weight, json body (or None)
+# name (Locust reports it as "METHOD name"), method, path, weight, json body (or None)
 JOURNEYS = [
-    ("GET /health/ready", "GET", "/health/ready", 1, None),
-    ("GET /api/organizations", "GET", "/api/organizations", 2, None),
-    ("GET /api/users/[id]", "GET", "/api/users/{user}", 6, None),  # mostly cache hits
-    ("GET /api/users/[id]/events", "GET", "/api/users/{user}/events?limit=10", 3, None),  # database reads
-    ("GET /api/stats", "GET", "/api/stats", 1, None),
-    ("POST /api/events", "POST", "/api/events", 2, {"user_id": "{user}", "kind": "loadtest"}),  # writes
+    ("/health/ready", "GET", "/health/ready", 1, None),
+    ("/api/organizations", "GET", "/api/organizations", 2, None),
+    ("/api/users/[id]", "GET", "/api/users/{user}", 6, None),  # mostly cache hits
+    ("/api/users/[id]/events", "GET", "/api/users/{user}/events?limit=10", 3, None),  # database reads
+    ("/api/stats", "GET", "/api/stats", 1, None),
+    ("/api/events", "POST", "/api/events", 2, {"user_id": "{user}", "kind": "loadtest"}),  # writes
 ]
 
 
