@@ -24,7 +24,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from augeoctl.cli import backup, dns, drill, health, loadtest, restore, sandbox
+    from augeoctl.cli import backup, dashboard, dns, drill, health, loadtest, restore, sandbox
 
     cli.add_command(sandbox.sandbox)
     cli.add_command(backup.backup)
@@ -32,6 +32,7 @@ def _register() -> None:
     cli.add_command(restore.targets)
     cli.add_command(drill.dr_drill, name="dr-drill")
     cli.add_command(health.health)
+    cli.add_command(dashboard.dashboard)
     cli.add_command(loadtest.loadtest)
     cli.add_command(dns.dns)
     cli.add_command(dns.tls)

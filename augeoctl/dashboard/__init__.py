@@ -1,0 +1,1 @@
+"""The live terminal dashboard (Textual). Imported only by `augeoctl dashboard`."""

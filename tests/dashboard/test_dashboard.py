@@ -1,0 +1,83 @@
+"""The dashboard under Textual's pilot: fixed sources, a failing one, keys, and real servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+
+from augeoctl.dashboard.app import Dashboard, Panel
+from augeoctl.dashboard.sources import PanelData, local_sources
+from tests.conftest import SandboxHandle, make_home
+
+
+def fixed(state: str, *lines: str):
+    return lambda: PanelData(state, lines)
+
+
+def boom() -> PanelData:
+    raise ConnectionError("source unreachable")
+
+
+async def settle(pilot, app: Dashboard, until, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.05)
+        if until():
+            return
+    raise AssertionError("the dashboard did not reach the expected state")
+
+
+def panels(app: Dashboard) -> dict[str, Panel]:
+    return {p.title_text: p for p in app.query(Panel)}
+
+
+def test_panels_show_their_sources_and_a_failing_source_only_marks_its_panel() -> None:
+    async def run() -> None:
+        app = Dashboard({"Service": fixed("ok", "HTTP 200"), "Redis": boom,
+                         "Traffic": fixed("degraded", "alerts: cpu FIRING")}, interval=0.5)
+        async with app.run_test() as pilot:
+            await settle(pilot, app, lambda: all(p.state != "waiting" for p in panels(app).values()))
+            ps = panels(app)
+            assert ps["Service"].state == "ok" and ps["Service"].has_class("ok")
+            assert ps["Redis"].state == "error" and "source unreachable" in str(ps["Redis"].render())
+            assert ps["Traffic"].state == "degraded"
+            first = ps["Service"].updated
+            await settle(pilot, app, lambda: panels(app)["Service"].updated != first)  # keeps refreshing
+            await pilot.press("p")
+            assert app.paused
+            await pilot.press("minus")
+            assert app.interval == 1.0
+            await pilot.press("plus")
+            assert app.interval == 0.5
+            await pilot.press("q")
+    asyncio.run(run())
+
+
+@pytest.mark.integration
+def test_redis_panel_goes_down_and_comes_back_while_others_keep_updating() -> None:
+    home = make_home()
+    handle = SandboxHandle(home)
+    handle.up()
+
+    async def run() -> None:
+        app = Dashboard(local_sources(handle.sandbox), interval=0.5)
+        async with app.run_test() as pilot:
+            await settle(pilot, app, lambda: panels(app)["Redis"].state == "ok"
+                         and panels(app)["PostgreSQL"].state == "ok")
+            os.kill(handle.sandbox.status().redis.pid, signal.SIGKILL)
+            await settle(pilot, app, lambda: panels(app)["Redis"].state == "down")
+            pg_before = panels(app)["PostgreSQL"].updated
+            await settle(pilot, app, lambda: panels(app)["PostgreSQL"].updated != pg_before)
+            assert panels(app)["PostgreSQL"].state == "ok"
+            handle.up()  # Redis restarts on its port
+            await settle(pilot, app, lambda: panels(app)["Redis"].state == "ok", timeout=20)
+            await pilot.press("q")
+
+    try:
+        asyncio.run(run())
+    finally:
+        handle.down()
