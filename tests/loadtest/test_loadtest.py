@@ -14,7 +14,14 @@ import yaml
 
 from augeoctl.errors import ConfigError, UsageError
 from augeoctl.loadtest.azure import export_yaml
-from augeoctl.loadtest.gates import EndpointStats, Profile, evaluate, get_profile, load_profiles, read_stats
+from augeoctl.loadtest.gates import (
+    EndpointStats,
+    Profile,
+    evaluate,
+    get_profile,
+    load_profiles,
+    read_stats,
+)
 from augeoctl.local import tools
 from tests.conftest import REPO, SandboxHandle, run_cli
 
