@@ -18,7 +18,6 @@ into the pgBackRest repository. Then, to the same target time, from a cold page 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -31,28 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import augeoctl, drop_caches  # noqa: E402
+
 from augeoctl.local import tools  # noqa: E402
 from augeoctl.local.sandbox import as_service, chown_tree, make_dir, stop_postgres  # noqa: E402
-
-
-def augeoctl(home: Path, *args: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-    env["AUGEO_HOME"] = str(home)
-    proc = subprocess.run([sys.executable, "-m", "augeoctl", *args, "--output", "json"],
-                          capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        raise SystemExit(f"augeoctl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return json.loads(proc.stdout)
-
-
-def drop_caches() -> bool:
-    try:
-        os.sync()
-        with open("/proc/sys/vm/drop_caches", "w") as fh:
-            fh.write("3\n")
-        return True
-    except OSError:
-        return False
 
 
 def psql(port: int, sql: str) -> str:

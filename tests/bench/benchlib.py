@@ -1,0 +1,31 @@
+"""Helpers shared by the benchmark scripts (not a benchmark itself)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def augeoctl(home: Path, *args: str, ok: tuple[int, ...] = (0,)) -> dict:
+    """Run ``augeoctl ... --output json`` with ``AUGEO_HOME=home``; its JSON result."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
+    env["AUGEO_HOME"] = str(home)
+    proc = subprocess.run([sys.executable, "-m", "augeoctl", *args, "--output", "json"],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode not in ok:
+        raise SystemExit(f"augeoctl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def drop_caches() -> bool:
+    """Start a measured run from a cold page cache (root only), so runs compare."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as fh:
+            fh.write("3\n")
+        return True
+    except OSError:
+        return False
