@@ -114,7 +114,7 @@ def bench(session: nox.Session) -> None:
     ensure_system_packages(session, {"pgbackrest": "pgbackrest"})
     install_project(session, "test")
     session.install("checkdmarc>=6.0")
-    wanted = session.posargs or BENCHES
+    wanted = [a for a in session.posargs if a != "--only"] or BENCHES  # `-- restore` or `-- --only restore`
     for name in wanted:
         if name not in BENCHES:
             session.error(f"no benchmark {name!r}; choose from {', '.join(BENCHES)}")
@@ -128,3 +128,11 @@ def bench_dns(session: nox.Session) -> None:
     install_project(session, "test")
     session.install("checkdmarc>=6.0")
     session.run("python", "tests/bench/bench_dns.py", *session.posargs)
+
+
+@nox.session
+def bench_restore(session: nox.Session) -> None:
+    """Restore benchmark: augeoctl vs pgBackRest vs cp + PostgreSQL replay (`-- --rounds 1`)."""
+    ensure_system_packages(session, {"pgbackrest": "pgbackrest"})
+    install_project(session, "test")
+    session.run("python", "tests/bench/bench_restore.py", *session.posargs)

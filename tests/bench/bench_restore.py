@@ -1,6 +1,6 @@
 """Point-in-time restore: augeoctl vs pgBackRest vs the physical floor, in one run.
 
-    python tests/bench/bench_restore.py [--scale 70] [--wal-seconds 40] [--rounds 1]
+    python tests/bench/bench_restore.py [--scale 70] [--wal-seconds 40] [--rounds 3]
 
 Builds a sandbox under /var/tmp with about 1 GB of pgbench data, takes an augeoctl base
 backup and a pgBackRest full backup of the same cluster (repository without compression),
