@@ -14,7 +14,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from augeoctl.backends.base import Check
+from augeoctl.backends.base import Check, Phase
 from augeoctl.timeparse import format_duration, format_time
 
 __all__ = ["Check", "DrillPhase", "DrillReport", "Integrity", "judge", "to_json", "schema"]
@@ -26,24 +26,16 @@ DEFAULT_RPO_SECONDS = 15 * 60.0
 
 
 @dataclass(frozen=True)
-class DrillPhase:
-    name: str
-    started_at: datetime
-    ended_at: datetime
+class DrillPhase(Phase):
+    """A restore's phase plus whether it succeeded and its sub-phases."""
+
     ok: bool = True
     detail: str = ""
     parts: tuple[tuple[str, float], ...] = ()  # sub-phases (name, seconds), e.g. copy/replay
 
-    @property
-    def seconds(self) -> float:
-        return (self.ended_at - self.started_at).total_seconds()
-
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "started_at": format_time(self.started_at),
-            "ended_at": format_time(self.ended_at),
-            "seconds": round(self.seconds, 3),
+            **super().to_dict(),
             "ok": self.ok,
             "detail": self.detail,
             "parts": [{"name": n, "seconds": round(s, 3)} for n, s in self.parts],
