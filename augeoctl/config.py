@@ -55,6 +55,7 @@ _AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
     "postgres_sslmode": (False, str, "libpq sslmode for PostgreSQL connections (default require)"),
     "postgres_auth": (False, str, '"entra" (access token, default) or "password" (from Key Vault)'),
     "key_vault_url": (False, str, "Key Vault URI, when it is not https://NAME.vault.azure.net"),
+    "logs_endpoint": (False, str, "Log Analytics query endpoint (sovereign clouds)"),
     "redis_kind": (False, str, '"managed" (Azure Managed Redis, default) or "cache" (Azure Cache for Redis)'),
     "redis_export_secret": (False, str, "Key Vault secret holding the SAS URL of the RDB export container"),
     "redis_host": (False, str, "Redis host name, when not NAME.redis.cache.windows.net"),

@@ -19,11 +19,28 @@ def dashboard(refresh: str) -> None:
     if interval < 0.5:
         raise UsageError("--refresh must be at least 0.5 s")
     s = settings()
-    if not s.env.is_local:
-        raise UsageError(f'the dashboard of the Azure environment "{s.env.name}" is not available in this version',
-                         hint="use --env local")
     from augeoctl.dashboard.app import Dashboard
-    from augeoctl.dashboard.sources import local_sources
-    from augeoctl.local.sandbox import Sandbox
+    from augeoctl.dashboard.sources import (
+        app_insights_traffic_source,
+        drill_source,
+        local_sources,
+        service_source,
+    )
 
-    Dashboard(local_sources(Sandbox(s.home, s.env.settings)), interval=interval).run()
+    if s.env.is_local:
+        from augeoctl.local.sandbox import Sandbox
+
+        sources = local_sources(Sandbox(s.home, s.env.settings))
+    else:
+        # Azure: the platform's health endpoints and Application Insights traffic.
+        sources = {}
+        for key, title in (("api_url", "API"), ("admin_url", "Admin")):
+            if s.env.get(key):
+                sources[title] = service_source(str(s.env.get(key)).rstrip("/"))
+        if s.env.get("log_analytics_workspace_id"):
+            sources["Traffic"] = app_insights_traffic_source(s.env)
+        if not sources:
+            raise UsageError(f'environment "{s.env.name}" has no api_url, admin_url or log_analytics_workspace_id',
+                             hint="add them to its config (terraform outputs give them)")
+        sources["Last DR drill"] = drill_source(s.home)
+    Dashboard(sources, interval=interval).run()

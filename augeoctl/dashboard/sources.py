@@ -95,6 +95,46 @@ def drill_source(home: Path) -> Source:
     return fetch
 
 
+QUERIES = Path(__file__).resolve().parents[2] / "dashboards" / "queries"
+
+
+def app_insights_traffic_source(env: Any, credential: Any = None, query_file: Path | None = None) -> Source:
+    """The Traffic panel on Azure: ``dashboards/queries/traffic.kql`` over the workspace."""
+    from datetime import timedelta
+
+    from augeoctl import azure
+
+    kql = (query_file or QUERIES / "traffic.kql").read_text()
+    workspace = env.get("log_analytics_workspace_id")
+    if not workspace:
+        raise ValueError(f"environment {env.name} has no log_analytics_workspace_id")
+
+    def fetch() -> PanelData:
+        from azure.monitor.query import LogsQueryClient, LogsQueryStatus
+
+        kwargs: dict[str, Any] = {}
+        if env.get("logs_endpoint"):
+            kwargs["endpoint"] = str(env.get("logs_endpoint")).rstrip("/")
+        if env.get("ca_bundle"):
+            kwargs["connection_verify"] = str(env.get("ca_bundle"))
+        client = LogsQueryClient(credential or azure.credential(env), **kwargs)
+        with azure.translated("querying Application Insights"):
+            result = client.query_workspace(str(workspace), kql, timespan=timedelta(minutes=5))
+        if result.status != LogsQueryStatus.SUCCESS or not result.tables or not result.tables[0].rows:
+            return PanelData("degraded", ("no request data in the last 5 minutes",))
+        table = result.tables[0]
+        row = dict(zip(table.columns, table.rows[0], strict=False))
+        checks = health.evaluate(health.Snapshot(taken_at=datetime.now(UTC), metrics={"windows": {"5m": {
+            "requests": row.get("requests") or 0, "error_rate": row.get("error_rate") or 0.0,
+            "latency_ms": {"avg": row.get("avg_ms") or 0.0}}}}))
+        firing = [c.name.removeprefix("alert ") for c in checks if not c.ok]
+        return PanelData("degraded" if firing else "ok", (
+            f"rate {row.get('rate_per_s') or 0:.1f}/s   errors {row.get('error_rate') or 0:.1%}",
+            f"p50 {row.get('p50_ms') or 0:.0f} ms  p95 {row.get('p95_ms') or 0:.0f} ms  p99 {row.get('p99_ms') or 0:.0f} ms",
+            "alerts: " + (", ".join(firing) + " FIRING" if firing else "none firing")))
+    return fetch
+
+
 def local_sources(sandbox: Any) -> dict[str, Source]:
     status = sandbox.status()
     app = status.app.url if status.app and status.app.url else "http://127.0.0.1:9"
