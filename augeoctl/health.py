@@ -79,14 +79,20 @@ def probe_postgres(dsn: str) -> dict[str, Any]:
                 "SELECT last_archived_wal, last_archived_time, last_failed_wal, last_failed_time"
                 " FROM pg_stat_archiver").fetchone()
             hit = conn.execute(
-                "SELECT round(100.0 * sum(blks_hit) / nullif(sum(blks_hit) + sum(blks_read), 0), 2)"
-                " FROM pg_stat_database").fetchone()
+                "SELECT round(100.0 * sum(blks_hit) / nullif(sum(blks_hit) + sum(blks_read), 0), 2),"
+                " sum(xact_commit + xact_rollback) FROM pg_stat_database").fetchone()
+            longest = conn.execute(
+                "SELECT coalesce(max(extract(epoch FROM now() - query_start)), 0) FROM pg_stat_activity"
+                " WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            ).fetchone()
     except psycopg.Error as exc:
         return {"ok": False, "error": str(exc).strip().splitlines()[0]}
     assert arch is not None
     return {
         "ok": True, "connections": {str(k): int(v) for k, v in states.items()},
         "cache_hit_percent": float(hit[0]) if hit and hit[0] is not None else None,
+        "transactions": int(hit[1]) if hit and hit[1] is not None else 0,
+        "longest_query_s": float(longest[0]) if longest else 0.0,
         "last_archived_wal": arch[0], "last_archived_at": arch[1],
         "archiver_failing": bool(arch[3] and (arch[1] is None or arch[3] > arch[1])),
     }
@@ -104,6 +110,8 @@ def probe_redis(url: str) -> dict[str, Any]:
         "ok": True, "used_memory_bytes": info.get("used_memory"),
         "connected_clients": info.get("connected_clients"),
         "ops_per_sec": info.get("instantaneous_ops_per_sec"),
+        "hit_ratio": (info.get("keyspace_hits", 0) / (info.get("keyspace_hits", 0) + info.get("keyspace_misses", 0))
+                      if info.get("keyspace_hits", 0) + info.get("keyspace_misses", 0) else None),
         "last_save_age_s": time.time() - float(info.get("rdb_last_save_time", time.time())),
         "last_save_ok": info.get("rdb_last_bgsave_status") == "ok",
     }

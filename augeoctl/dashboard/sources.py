@@ -6,6 +6,8 @@ never blocks the screen. The same probes serve `augeoctl health`.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,22 +52,95 @@ def traffic_source(url: str) -> Source:
         checks = [c for c in health.evaluate(health.Snapshot(taken_at=datetime.now(UTC), metrics=m.body))
                   if c.name.startswith("alert")]
         firing = [c.name.removeprefix("alert ") for c in checks if not c.ok]
-        lines = (f"rate {w['rate_per_s']:.1f}/s   errors {w['error_rate']:.1%}",
+        lines = (f"rate {w['rate_per_s']:.1f}/s   errors {w['error_rate']:.1%}   (last minute)",
                  f"p50 {lat['p50']:.0f} ms  p95 {lat['p95']:.0f} ms  p99 {lat['p99']:.0f} ms",
                  "alerts: " + (", ".join(firing) + " FIRING" if firing else "none firing"))
         return PanelData("degraded" if firing else "ok", lines)
     return fetch
 
 
-def postgres_source(dsn: str) -> Source:
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    secs = (now - when).total_seconds()
+    return f"{secs:.0f} s" if secs < 120 else (f"{secs / 60:.0f} min" if secs < 7200 else f"{secs / 3600:.1f} h")
+
+
+def postgres_source(dsn: str, exposure: Callable[[], tuple[datetime | None, datetime | None]] | None = None) -> Source:
+    """Connections, transactions/s, cache hit, longest query, archiver, and RPO exposure:
+    the age of the newest archived WAL and of the newest base backup."""
+    last: dict[str, float] = {}
+
     def fetch() -> PanelData:
         p = health.probe_postgres(dsn)
         if not p.get("ok"):
             return PanelData("down", (str(p.get("error")),))
+        now_m = time.monotonic()
+        tps = None
+        if "t" in last and now_m > last["t"]:
+            tps = (p["transactions"] - last["x"]) / (now_m - last["t"])
+        last.update(t=now_m, x=p["transactions"])
         conns = ", ".join(f"{k} {v}" for k, v in sorted(p["connections"].items()))
-        return PanelData("degraded" if p["archiver_failing"] else "ok", (
-            f"connections: {conns}", f"cache hit {p['cache_hit_percent']}%",
-            f"WAL archiver: {'FAILING' if p['archiver_failing'] else 'ok'}, last {p['last_archived_wal'] or '-'}"))
+        lines = [f"connections: {conns}",
+                 f"tx/s {'-' if tps is None else f'{tps:.1f}'}   cache hit {p['cache_hit_percent']}%   "
+                 f"longest query {p['longest_query_s']:.1f} s",
+                 f"WAL archiver: {'FAILING' if p['archiver_failing'] else 'ok'}, last {p['last_archived_wal'] or '-'}"]
+        if exposure is not None:
+            backup_at, wal_at = exposure()
+            now = datetime.now(UTC)
+            lines.append(f"RPO exposure: newest archived WAL {_ago(wal_at, now)} ago, "
+                         f"newest base backup {_ago(backup_at, now)} ago")
+        return PanelData("degraded" if p["archiver_failing"] else "ok", tuple(lines))
+    return fetch
+
+
+def compute_source(pids: Callable[[], dict[str, int | None]]) -> Source:
+    """CPU (share of one core since the previous poll) and memory of each process tree."""
+    from augeoctl.loadtest.run import CpuSampler
+
+    samplers: dict[str, CpuSampler] = {}
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+    def fetch() -> PanelData:
+        lines, worst = [], 0.0
+        for name, pid in pids().items():
+            if not pid:
+                lines.append(f"{name:<10} not running")
+                continue
+            s = samplers.get(name)
+            if s is None or s.root != pid:
+                s = samplers[name] = CpuSampler(pid)
+            s.max_percent = 0.0
+            s.sample()
+            rss = sum(_rss(p) for p in s._tree())
+            worst = max(worst, s.max_percent, 100.0 * rss / total)
+            lines.append(f"{name:<10} CPU {s.max_percent:5.1f}%   memory {rss / 2**20:7.1f} MiB "
+                         f"({100.0 * rss / total:.1f}%)")
+        return PanelData("degraded" if worst > 80.0 else "ok", tuple(lines))
+    return fetch
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def alerts_source(url: str) -> Source:
+    """The platform's alert rules over the service's metrics; firing ones first."""
+    def fetch() -> PanelData:
+        m = health.probe_http(url + "/metrics", timeout=2)
+        if not isinstance(m.body, dict):
+            return PanelData("error", (f"no metrics: {m.error or m.status}",))
+        snap = health.Snapshot(taken_at=datetime.now(UTC), metrics=m.body,
+                               memory_total_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        checks = [c for c in health.evaluate(snap) if c.name.startswith("alert")]
+        checks.sort(key=lambda c: c.ok)
+        lines = tuple(f"{'FIRING' if not c.ok else 'ok    '} {c.name.removeprefix('alert ')}: {c.detail}"
+                      for c in checks) or ("no traffic yet",)
+        return PanelData("degraded" if any(not c.ok for c in checks) else "ok", lines)
     return fetch
 
 
@@ -74,9 +149,12 @@ def redis_source(url: str) -> Source:
         r = health.probe_redis(url)
         if not r.get("ok"):
             return PanelData("down", (str(r.get("error")),))
+        hit = "-" if r.get("hit_ratio") is None else f"{r['hit_ratio']:.1%}"
         return PanelData("ok" if r["last_save_ok"] else "degraded", (
             f"memory {r['used_memory_bytes'] / 2**20:.1f} MiB   clients {r['connected_clients']}",
-            f"ops/s {r['ops_per_sec']}   last RDB save {r['last_save_age_s']:.0f} s ago"))
+            f"ops/s {r['ops_per_sec']}   hit ratio {hit}",
+            f"last RDB save {r['last_save_age_s']:.0f} s ago"
+            + ("" if r["last_save_ok"] else " (FAILED)")))
     return fetch
 
 
@@ -136,12 +214,28 @@ def app_insights_traffic_source(env: Any, credential: Any = None, query_file: Pa
 
 
 def local_sources(sandbox: Any) -> dict[str, Source]:
+    from augeoctl.backends.local_pg import LocalPostgresBackend
+
     status = sandbox.status()
     app = status.app.url if status.app and status.app.url else "http://127.0.0.1:9"
+
+    def exposure() -> tuple[datetime | None, datetime | None]:
+        backups = LocalPostgresBackend(sandbox).list_backups()
+        mtimes = [p.stat().st_mtime for p in sandbox.wal_archive.iterdir() if len(p.name) == 24] \
+            if sandbox.wal_archive.exists() else []
+        return (backups[-1].finished_at if backups else None,
+                datetime.fromtimestamp(max(mtimes), UTC) if mtimes else None)
+
+    def pids() -> dict[str, int | None]:
+        st = sandbox.status()
+        return {"postgres": st.postgres.pid, "redis": st.redis.pid, "service": st.app.pid if st.app else None}
+
     return {
         "Service": service_source(app),
         "Traffic": traffic_source(app),
-        "PostgreSQL": postgres_source(status.postgres.url or "postgresql://127.0.0.1:9/x"),
+        "Alerts": alerts_source(app),
+        "Compute": compute_source(pids),
+        "PostgreSQL": postgres_source(status.postgres.url or "postgresql://127.0.0.1:9/x", exposure),
         "Redis": redis_source(status.redis.url or "redis://127.0.0.1:9/0"),
         "Last DR drill": drill_source(sandbox.home),
     }
