@@ -6,8 +6,9 @@ import time
 from datetime import UTC, datetime
 
 from textual.app import App, ComposeResult
+from textual.containers import Grid
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent, TabPane
 
 from augeoctl.dashboard.sources import PanelData, Source
 
@@ -39,24 +40,36 @@ class Dashboard(App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "augeoctl dashboard"
     BINDINGS = [("q", "quit", "quit"), ("p", "pause", "pause"), ("r", "refresh", "refresh now"),
-                ("plus,equals_sign", "faster", "faster"), ("minus", "slower", "slower")]
+                ("plus,equals_sign", "faster", "faster"), ("minus", "slower", "slower"),
+                ("t", "next_tab", "next environment")]
 
-    def __init__(self, sources: dict[str, Source], interval: float = 2.0, source_timeout: float = 5.0) -> None:
+    def __init__(self, sources: dict[str, Source] | None = None, interval: float = 2.0,
+                 source_timeout: float = 5.0, *, tabs: dict[str, dict[str, Source]] | None = None) -> None:
+        """One grid of panels, or with ``tabs`` one tab of panels per environment."""
         super().__init__()
-        self.sources = sources
+        self.tabs = tabs if tabs else {"": sources or {}}
         self.interval = interval
         self.source_timeout = source_timeout
         self.paused = False
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        for name, source in self.sources.items():
-            yield Panel(name, source)
+        if len(self.tabs) == 1:
+            with Grid(classes="panels"):
+                for name, source in next(iter(self.tabs.values())).items():
+                    yield Panel(name, source)
+        else:
+            with TabbedContent():
+                for env, sources in self.tabs.items():
+                    with TabPane(env, id=f"env-{env}"), Grid(classes="panels"):
+                        for name, source in sources.items():
+                            yield Panel(name, source)
         yield Static(self._help(), id="help")
 
     def _help(self) -> str:
         state = "paused" if self.paused else f"every {self.interval:g} s"
-        return f"q quit  p pause  r refresh  +/- interval ({state})"
+        tabs = "  t next environment" if len(self.tabs) > 1 else ""
+        return f"q quit  p pause  r refresh  +/- interval ({state}){tabs}"
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(self.interval, self.action_refresh)
@@ -89,6 +102,14 @@ class Dashboard(App[None]):
             self._timer.stop()
         self._timer = self.set_interval(self.interval, self.action_refresh)
         self.query_one("#help", Static).update(self._help())
+
+    def action_next_tab(self) -> None:
+        if len(self.tabs) < 2:
+            return
+        tc = self.query_one(TabbedContent)
+        ids = [f"env-{e}" for e in self.tabs]
+        current = ids.index(tc.active) if tc.active in ids else -1
+        tc.active = ids[(current + 1) % len(ids)]
 
     def action_pause(self) -> None:
         self.paused = not self.paused

@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -117,3 +119,63 @@ def test_traffic_on_azure_runs_the_workbook_kql_through_the_real_logs_client(tmp
         assert hot.state == "degraded" and "error-rate" in hot.lines[2] and "response-time" in hot.lines[2]
     finally:
         arm.stop()
+
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "dashboard.svg"
+AT = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
+
+
+def fixed_at(state: str, *lines: str):
+    return lambda: PanelData(state, lines, at=AT)
+
+
+async def _screenshot() -> str:
+    app = Dashboard({
+        "Service": fixed_at("ok", "/health        HTTP 200  3 ms", "/health/ready  HTTP 200  5 ms"),
+        "Traffic": fixed_at("ok", "rate 12.0/s   errors 0.0%", "p50 3 ms  p95 40 ms  p99 90 ms"),
+        "Alerts": fixed_at("degraded", "FIRING cpu: service CPU 91% (alert above 80%)"),
+        "Redis": fixed_at("down", "Connection refused"),
+    }, interval=30)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot, app, lambda: all(p.state != "waiting" for p in panels(app).values()))
+        await pilot.pause(0.1)
+        return app.export_screenshot()
+
+
+def test_screen_matches_its_snapshot() -> None:
+    """Set AUGEO_UPDATE_SNAPSHOTS=1 to record the snapshot after an intended change."""
+    svg = asyncio.run(_screenshot())
+    if os.environ.get("AUGEO_UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(svg)
+        if os.environ.get("AUGEO_UPDATE_SNAPSHOTS") != "1":
+            pytest.fail(f"no snapshot yet: recorded {SNAPSHOT}; check it and commit it")
+    assert svg == SNAPSHOT.read_text(), "the screen changed; AUGEO_UPDATE_SNAPSHOTS=1 records it"
+
+
+def test_one_tab_per_environment_and_t_switches() -> None:
+    from textual.widgets import TabbedContent
+
+    async def run() -> None:
+        app = Dashboard(tabs={"local": {"Service": fixed("ok", "a")}, "staging": {"API": fixed("down", "b")}},
+                        interval=0.5)
+        async with app.run_test() as pilot:
+            await settle(pilot, app, lambda: all(p.state != "waiting" for p in app.query(Panel)))
+            tc = app.query_one(TabbedContent)
+            assert tc.active == "env-local"
+            await pilot.press("t")
+            assert tc.active == "env-staging"
+            await pilot.press("t")
+            assert tc.active == "env-local"
+            assert {p.title_text: p.state for p in app.query(Panel)} == {"Service": "ok", "API": "down"}
+    asyncio.run(run())
+
+
+def test_the_workbook_runs_the_same_kql_as_the_terminal() -> None:
+    import json
+
+    from augeoctl.dashboard.sources import QUERIES
+
+    workbook = json.loads((QUERIES.parent / "workbook.json").read_text())
+    items = {i["name"]: i["content"]["query"] for i in workbook["items"] if i["type"] == 3}
+    assert items == {q.stem: q.read_text() for q in QUERIES.glob("*.kql")}
