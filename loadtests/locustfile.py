@@ -1,47 +1,68 @@
 """Locust users for the Augeo API: journeys with weights and think time.
 
-Each journey is one line in JOURNEYS: (request name, method, path template, weight,
-body). ``{user}`` in a path is a random seeded user id. Adding an endpoint is one line.
-The host comes from ``--host`` (``augeoctl loadtest run`` passes the environment's URL).
+Each journey is one ``Journey`` line in JOURNEYS; adding an endpoint is one line.
+``{user}`` in a path or body is a random seeded user id. Requests are reported under
+``"METHOD label"`` (``GET /api/users/[id]``), the names the SLO profiles' per-endpoint
+gates and Azure Load Testing's per-request criteria use.
+
+The host comes from ``--host`` (``augeoctl loadtest run`` passes the environment's URL)
+or ``LOCUST_HOST``. The file needs only Locust, so it runs unchanged on Azure Load Testing.
 """
 
 from __future__ import annotations
 
+import os
 import random
+from typing import Any, NamedTuple
 
 from locust import between
 from locust.contrib.fasthttp import FastHttpUser
 
-USERS = 200  # seeded users in the sandbox (app.users ids 1..200)
+USERS = int(os.environ.get("AUGEO_LOAD_USER_IDS", "200"))  # seeded users: app.users ids 1..200
 
-# name (Locust reports it as "METHOD name"), method, path, weight, json body (or None)
+
+class Journey(NamedTuple):
+    method: str
+    label: str  # how the request is named in the statistics, after its method
+    path: str
+    weight: int
+    body: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.label}"
+
+
 JOURNEYS = [
-    ("/health/ready", "GET", "/health/ready", 1, None),
-    ("/api/organizations", "GET", "/api/organizations", 2, None),
-    ("/api/users/[id]", "GET", "/api/users/{user}", 6, None),  # mostly cache hits
-    ("/api/users/[id]/events", "GET", "/api/users/{user}/events?limit=10", 3, None),  # database reads
-    ("/api/stats", "GET", "/api/stats", 1, None),
-    ("/api/events", "POST", "/api/events", 2, {"user_id": "{user}", "kind": "loadtest"}),  # writes
+    Journey("GET", "/health/ready", "/health/ready", 1),  # the platform's probes
+    Journey("GET", "/api/organizations", "/api/organizations", 2),
+    Journey("GET", "/api/users/[id]", "/api/users/{user}", 6),  # Redis-cached: mostly hits
+    Journey("GET", "/api/users/[id]/events", "/api/users/{user}/events?limit=10", 3),  # database reads
+    Journey("GET", "/api/stats", "/api/stats", 1),  # a database aggregate
+    Journey("POST", "/api/events", "/api/events", 2, {"user_id": "{user}", "kind": "loadtest"}),  # writes
 ]
 
 
-def _fill(value, user: int):
+def fill(value: Any, user: int) -> Any:
+    """Put the user id into a body: ``"{user}"`` alone becomes the number itself."""
+    if value == "{user}":
+        return user
     if isinstance(value, str):
-        return int(value.format(user=user)) if value == "{user}" else value.format(user=user)
+        return value.format(user=user)
     if isinstance(value, dict):
-        return {k: _fill(v, user) for k, v in value.items()}
+        return {k: fill(v, user) for k, v in value.items()}
     return value
 
 
-def _journey(name: str, method: str, path: str, body):
+def task_for(journey: Journey):
     def run(self: FastHttpUser) -> None:
         user = random.randint(1, USERS)
-        kwargs = {"name": name}
-        if body is not None:
-            kwargs["json"] = _fill(body, user)
-        self.client.request(method, path.format(user=user), **kwargs)
+        kwargs: dict[str, Any] = {"name": journey.name}
+        if journey.body is not None:
+            kwargs["json"] = fill(journey.body, user)
+        self.client.request(journey.method, journey.path.format(user=user), **kwargs)
 
-    run.__name__ = "journey_" + "".join(c if c.isalnum() else "_" for c in name)
+    run.__name__ = "journey_" + "".join(c if c.isalnum() else "_" for c in journey.name)
     return run
 
 
@@ -49,4 +70,4 @@ class PlatformUser(FastHttpUser):
     """An admin-panel user: reads mostly, writes sometimes, thinks between clicks."""
 
     wait_time = between(0.5, 2.0)
-    tasks = {_journey(n, m, p, b): w for n, m, p, w, b in JOURNEYS}
+    tasks = {task_for(j): j.weight for j in JOURNEYS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,33 +19,22 @@ def _slo(path: str | None) -> Path:
     return Path(path) if path else ROOT / "loadtests" / "slo.toml"
 
 
-def _host(host: str | None) -> str:
-    s = settings()
-    if host:
-        return host
-    if s.env.is_local:
-        from augeoctl.local.sandbox import Sandbox
-
-        app = Sandbox(s.home, s.env.settings).ensure_up(reporter()).app
-        if app is None or not app.url:
-            raise UsageError("the sandbox has no reference service", hint="run `augeoctl sandbox up`")
-        return app.url
-    if s.env.get("api_url"):
-        return str(s.env.get("api_url"))
-    raise UsageError(f'environment "{s.env.name}" has no api_url', hint="pass --host or set api_url")
-
-
 def _text(r: dict[str, Any]) -> str:
     rows = [[g["scope"], g["gate"], f"{g['threshold']:g}", "-" if g["measured"] is None else f"{g['measured']:g}",
              "pass" if g["passed"] else "FAIL"] for g in r["gates"]]
     t = r["totals"]
+    where = {"standalone": "1 process", "local": f"{r['workers']} local workers",
+             "master": f"{r['workers']} remote workers"}[r["mode"]]
+    cpu = "-" if r["generator_cpu_max"] is None else f"{r['generator_cpu_max']:g}%"
     lines = [f"load test {r['profile']} against {r['host']}: {r['verdict']}",
              f"{t.get('requests', 0)} requests, {t.get('failures', 0)} failures, {t.get('rps', 0):.1f} req/s; "
-             f"generator CPU max {r['generator_cpu_max']}% of a core over {r['workers']} process(es)", "",
+             f"generator: {where}, busiest local Locust process at {cpu} of a core", "",
              table(rows, ["SCOPE", "GATE", "THRESHOLD", "MEASURED", "RESULT"]), "",
              f"results: {r['results_dir']} (report.html, locust_stats.csv, summary.json)"]
     if r["generator_saturated"]:
-        lines.insert(1, "INVALID: the load generator saturated a core; the latencies measured are not trustworthy")
+        notes = "; ".join(r["generator_notes"])
+        lines.insert(1, f"INVALID: the load generator saturated a core ({notes}); the latencies measured are "
+                        "not trustworthy: add workers (--workers, --expect-workers) or lower the users")
     return "\n".join(lines)
 
 
@@ -55,40 +45,56 @@ def loadtest() -> None:
 
 @loadtest.command("run")
 @click.option("--profile", default="smoke", show_default=True, help="SLO profile from the SLO file.")
-@click.option("--host", help="Target URL (default: the environment's service).")
-@click.option("--workers", type=int, help="Locust worker processes (default: one per core).")
+@click.option("--host", help="Target URL (default: the environment's api_url; locally the sandbox's service).")
+@click.option("--workers", type=int, help="Local Locust worker processes (default: one per core; 1 = no master).")
+@click.option("--expect-workers", type=int,
+              help="Run only a master and wait for N workers from other machines "
+                   "(`locust -f loadtests/locustfile.py --worker --master-host HOST`).")
+@click.option("--master-bind-host", default="127.0.0.1", show_default=True,
+              help="Address the master listens on for remote workers (with --expect-workers).")
+@click.option("--master-bind-port", type=int, help="Port the master listens on (default 5557 with --expect-workers).")
+@click.option("--worker-wait", type=int, default=120, show_default=True,
+              help="Seconds the master waits for its remote workers before giving up (exit 3).")
 @click.option("--slo-file", type=click.Path(dir_okay=False), help="SLO profiles (default loadtests/slo.toml).")
 @click.option("--locustfile", type=click.Path(dir_okay=False), help="Default loadtests/locustfile.py.")
 @click.option("--results", type=click.Path(file_okay=False), help="Results folder (default results/TIMESTAMP).")
 @click.option("--run-time", help="Override the profile's duration (e.g. 90s).")
 @common_options
-def run_cmd(profile: str, host: str | None, workers: int | None, slo_file: str | None, locustfile: str | None,
+def run_cmd(profile: str, host: str | None, workers: int | None, expect_workers: int | None,
+            master_bind_host: str, master_bind_port: int | None, worker_wait: int, slo_file: str | None, locustfile: str | None,
             results: str | None, run_time: str | None) -> None:
-    """Run a profile headless and judge it: exit 0 when every gate holds, 4 when one fails
-    or the generator saturated, 3 when the target is unreachable."""
+    """Run a profile headless and judge it.
+
+    Exit codes: 0 every gate holds; 4 a gate failed, or the generator saturated a core
+    (verdict INVALID); 3 the target (or a remote worker) is unreachable; 1 Locust failed;
+    2 bad input.
+    """
     from augeoctl.loadtest.gates import get_profile
-    from augeoctl.loadtest.run import run
+    from augeoctl.loadtest.run import Topology, run
+    from augeoctl.loadtest.target import resolve_host, validate_host
 
     prof = get_profile(_slo(slo_file), profile)
     if run_time:
-        from dataclasses import replace
-
         from augeoctl.timeparse import parse_duration
 
         parse_duration(run_time)
         prof = replace(prof, run_time=run_time)
-    if workers is not None and workers < 1:
-        raise UsageError("--workers must be at least 1")
+    if master_bind_port is not None and expect_workers is None and workers == 1:
+        raise UsageError("--master-bind-port needs a master: --expect-workers N, or --workers above 1")
+    topology = Topology.choose(workers, expect_workers, master_bind_host, master_bind_port, worker_wait)
     lf = Path(locustfile) if locustfile else ROOT / "loadtests" / "locustfile.py"
-    if not lf.exists():
+    if not lf.is_file():
         raise UsageError(f"locustfile {lf} does not exist")
+    if host:
+        validate_host(host)  # before anything starts
     out = Path(results) if results else Path("results") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    result = run(prof, _host(host), lf, out, reporter(), workers)
-    data = result.to_dict()
-    emit(data, _text)
+    rep = reporter()
+    result = run(prof, resolve_host(settings(), host, rep), lf, out, rep, topology)
+    emit(result.to_dict(), _text)
     if result.verdict != "PASS":
         failed = [f"{g.scope} {g.gate}" for g in result.gates if not g.passed]
-        raise VerdictFailed(f"load test {result.verdict}: " + (", ".join(failed) or "generator saturated"))
+        why = ", ".join(failed) if result.verdict == "FAIL" else "the load generator saturated a core"
+        raise VerdictFailed(f"load test {result.verdict}: {why}")
 
 
 @loadtest.command("export-azure")
@@ -96,14 +102,22 @@ def run_cmd(profile: str, host: str | None, workers: int | None, slo_file: str |
 @click.option("--host", help="Target URL (default: the environment's api_url).")
 @click.option("--slo-file", type=click.Path(dir_okay=False))
 @click.option("--test-id", default=None, help="Azure Load Testing test id (default augeoctl-PROFILE).")
+@click.option("--locustfile-name", default="locustfile.py", show_default=True,
+              help="testPlan: the locustfile's path relative to the YAML file.")
 @common_options
-def export_azure(profile: str, host: str | None, slo_file: str | None, test_id: str | None) -> None:
-    """Write an Azure Load Testing config (testType: Locust, failureCriteria from the gates)."""
+def export_azure(profile: str, host: str | None, slo_file: str | None, test_id: str | None,
+                 locustfile_name: str) -> None:
+    """Print an Azure Load Testing config (testType: Locust, failureCriteria from the gates)."""
     from augeoctl.loadtest.azure import export_yaml
     from augeoctl.loadtest.gates import get_profile
+    from augeoctl.loadtest.target import validate_host
 
     prof = get_profile(_slo(slo_file), profile)
     s = settings()
-    target = host or s.env.get("api_url") or "https://api.example.invalid"
-    yaml_text = export_yaml(prof, test_id=test_id or f"augeoctl-{profile}", host=str(target))
-    emit({"profile": profile, "yaml": yaml_text}, lambda r: r["yaml"].rstrip())
+    target = host or s.env.get("api_url")
+    if not target:
+        raise UsageError(f'no target URL: environment "{s.env.name}" has no api_url',
+                         hint="pass --host https://api.example.com or use --env with an api_url")
+    tid = test_id or f"augeoctl-{profile}".lower()
+    yaml_text = export_yaml(prof, test_id=tid, host=validate_host(str(target)), locustfile=locustfile_name)
+    emit({"profile": profile, "test_id": tid, "yaml": yaml_text}, lambda r: r["yaml"].rstrip())

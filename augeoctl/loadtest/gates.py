@@ -79,12 +79,19 @@ def load_profiles(path: Path) -> dict[str, Profile]:
     profiles = {}
     for name, raw in (data.get("profiles") or {}).items():
         where = f"{path.name}: profiles.{name}"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where} must be a table")
         unknown = sorted(set(raw) - PROFILE_KEYS)
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
         missing = sorted({"users", "spawn_rate", "run_time", "gates"} - set(raw))
         if missing:
             raise ConfigError(f"{where}: missing {', '.join(missing)}")
+        users, rate = raw["users"], raw["spawn_rate"]
+        if isinstance(users, bool) or not isinstance(users, int) or users < 1:
+            raise ConfigError(f"{where}.users must be a whole number >= 1")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+            raise ConfigError(f"{where}.spawn_rate must be a number > 0 (users started per second)")
         parse_duration(str(raw["run_time"]))
         endpoints = {ep: _check_gates(f"{where}.endpoints.{ep}", (v or {}).get("gates", {}))
                      for ep, v in (raw.get("endpoints") or {}).items()}
@@ -101,11 +108,18 @@ def get_profile(path: Path, name: str) -> Profile:
 
 
 def read_stats(csv_path: Path) -> dict[str, EndpointStats]:
-    """Locust's ``PREFIX_stats.csv``: one row per request name and an Aggregated row."""
+    """Locust's ``PREFIX_stats.csv``: one row per request name and an Aggregated row.
+
+    Rows are keyed ``METHOD name`` (``GET /api/users/[id]``); a name that already starts
+    with its method (the locustfile names requests that way, so Azure Load Testing's
+    per-request criteria see the same names) is kept as it is.
+    """
     out = {}
     with csv_path.open(newline="") as fh:
         for row in csv.DictReader(fh):
-            name = row["Name"] if row["Name"] == AGGREGATED else f"{row['Type']} {row['Name']}".strip()
+            name, method = row["Name"], row.get("Type") or ""
+            if name != AGGREGATED and method and not name.startswith(method + " "):
+                name = f"{method} {name}"
 
             def num(key: str, row: dict[str, str] = row) -> float:
                 try:

@@ -1,4 +1,17 @@
-"""Running Locust headless, watching the load generator's CPU, and judging the run."""
+"""Running Locust headless, watching the load generator's CPU, and judging the run.
+
+Three ways to generate the load (``Topology``):
+
+- ``standalone``: one Locust process (``--workers 1``);
+- ``local``: Locust's distributed mode on this machine, a master and N worker processes
+  talking over loopback (``locust --processes N``), the default being one worker per core;
+- ``master``: a master only, bound to ``--master-bind-host``, that waits for N workers
+  started on other machines (``locust -f loadtests/locustfile.py --worker --master-host
+  HOST``) and runs once they are all connected.
+
+The master (or the single process) writes Locust's CSVs and HTML report; the gates are
+evaluated from its ``PREFIX_stats.csv`` by :func:`augeoctl.loadtest.gates.evaluate`.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +22,95 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from augeoctl.errors import DependencyError, OperationFailed
+from augeoctl.errors import DependencyError, OperationFailed, UsageError
 from augeoctl.loadtest.gates import GateResult, Profile, evaluate, read_stats
 from augeoctl.progress import Reporter
 
 SATURATED = 90.0  # % of one core: Locust's own warning level; latencies are then suspect
+WORKER_WAIT = 120  # seconds a master waits for its remote workers before giving up
+
+# What Locust logs when a process goes over its CPU warning level (locust/runners.py):
+# a standalone process or a local worker, and the master about its (remote) workers.
+_CPU_WARNINGS = ("CPU usage above", "exceeded cpu threshold", "CPU usage threshold was exceeded",
+                 "CPU usage was too high")
+_GAVE_UP = "Gave up waiting for workers to connect"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How the load is generated: ``standalone``, ``local`` (master + N local workers) or
+    ``master`` (a master waiting for N workers on other machines)."""
+
+    mode: str = "local"
+    workers: int = 1
+    bind_host: str = "127.0.0.1"
+    bind_port: int = 5557
+    worker_wait: int = WORKER_WAIT  # seconds a master waits for its workers to connect
+
+    @classmethod
+    def choose(cls, workers: int | None = None, expect_workers: int | None = None,
+               bind_host: str = "127.0.0.1", bind_port: int | None = None,
+               worker_wait: int = WORKER_WAIT) -> Topology:
+        """The topology a user asked for; one local worker per core by default."""
+        if workers is not None and expect_workers is not None:
+            raise UsageError("--workers and --expect-workers exclude each other",
+                             hint="--workers N forks N local workers; --expect-workers N waits for remote ones")
+        for name, value in (("--workers", workers), ("--expect-workers", expect_workers)):
+            if value is not None and value < 1:
+                raise UsageError(f"{name} must be at least 1")
+        if bind_port is not None and not 0 < bind_port < 65536:
+            raise UsageError(f"--master-bind-port {bind_port} is not a port number")
+        if worker_wait < 1:
+            raise UsageError("--worker-wait must be at least 1 second")
+        if expect_workers is not None:
+            return cls("master", expect_workers, bind_host, bind_port or 5557, worker_wait)
+        n = workers if workers is not None else (os.cpu_count() or 1)
+        if n == 1:
+            return cls("standalone", 1)
+        from augeoctl.local.tools import free_port
+
+        # Locust's default master port (5557 on every interface) would collide with any other
+        # run on this machine: the local master listens on a free loopback port instead.
+        return cls("local", n, "127.0.0.1", bind_port or free_port())
+
+    def locust_args(self) -> list[str]:
+        if self.mode == "standalone":
+            return []
+        if self.mode == "local":
+            return ["--processes", str(self.workers), "--master-bind-host", self.bind_host,
+                    "--master-bind-port", str(self.bind_port), "--master-port", str(self.bind_port)]
+        return ["--master", "--expect-workers", str(self.workers), "--expect-workers-max-wait", str(self.worker_wait),
+                "--master-bind-host", self.bind_host, "--master-bind-port", str(self.bind_port)]
+
+
+@dataclass(frozen=True)
+class GeneratorHealth:
+    """Whether the load generator kept up: no process over ``SATURATED`` % of a core."""
+
+    cpu_max: float | None  # busiest local Locust process, % of one core
+    saturated: bool
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def judge_generator(peaks: dict[int, float], log_text: str, threshold: float = SATURATED) -> GeneratorHealth:
+    """Pure verdict on the generator from per-process CPU peaks and Locust's own log.
+
+    Locust's own warnings cover the workers this machine cannot sample (remote workers
+    report their CPU to the master, which logs it).
+    """
+    reasons = [f"Locust process {pid} reached {pct:.0f}% of a core" for pid, pct in sorted(peaks.items())
+               if pct >= threshold]
+    for line in log_text.splitlines():
+        if any(w in line for w in _CPU_WARNINGS):
+            reasons.append("Locust: " + line.split("] ", 1)[-1].split(" See https://")[0].strip())
+            break
+    cpu_max = round(max(peaks.values()), 1) if peaks else None
+    return GeneratorHealth(cpu_max, bool(reasons), tuple(reasons))
 
 
 @dataclass(frozen=True)
@@ -27,15 +119,19 @@ class RunResult:
     host: str
     started_at: datetime
     seconds: float
+    mode: str
     workers: int
     gates: tuple[GateResult, ...]
     generator_cpu_max: float | None
     generator_saturated: bool
+    generator_notes: tuple[str, ...]
     results_dir: str
     totals: dict[str, Any]
 
     @property
     def verdict(self) -> str:
+        """INVALID when the generator saturated (its latencies are not trustworthy), else
+        PASS when every gate holds, FAIL otherwise."""
         if self.generator_saturated:
             return "INVALID"
         return "PASS" if all(g.passed for g in self.gates) else "FAIL"
@@ -43,12 +139,14 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["gates"] = [asdict(g) for g in self.gates]
+        d["generator_notes"] = list(self.generator_notes)
         d["started_at"] = self.started_at.isoformat()
         d["verdict"] = self.verdict
         return d
 
 
 def check_reachable(host: str) -> None:
+    """The target answers HTTP at all (any status): otherwise the run cannot mean anything."""
     try:
         with urllib.request.urlopen(host.rstrip("/") + "/health", timeout=5):
             pass
@@ -60,12 +158,13 @@ def check_reachable(host: str) -> None:
 
 
 class CpuSampler:
-    """CPU of a process tree, sampled from /proc: the highest share of one core any process used."""
+    """CPU of a process tree sampled from /proc: each process's peak share of one core."""
 
     def __init__(self, root_pid: int) -> None:
         self.root = root_pid
         self.last: dict[int, tuple[float, int]] = {}
-        self.max_percent = 0.0
+        self.peaks: dict[int, float] = {}
+        self.max_percent = 0.0  # the busiest process's peak (callers may reset it between polls)
         self.ticks = float(os.sysconf("SC_CLK_TCK"))
 
     def _tree(self) -> list[int]:
@@ -91,57 +190,77 @@ class CpuSampler:
             try:
                 with open(f"/proc/{pid}/stat") as fh:
                     f = fh.read().rsplit(")", 1)[1].split()
-                used = int(f[11]) + int(f[12])
+                used = int(f[11]) + int(f[12])  # utime + stime, clock ticks
             except (OSError, ValueError, IndexError):
                 continue
-            if pid in self.last:
-                t0, u0 = self.last[pid]
-                if now > t0:
-                    self.max_percent = max(self.max_percent, 100.0 * (used - u0) / self.ticks / (now - t0))
-            self.last[pid] = (now, used)
+            if pid not in self.last:
+                self.last[pid] = (now, used)
+                continue
+            t0, u0 = self.last[pid]
+            if now - t0 >= 0.5:  # shorter intervals are clock-tick noise
+                pct = 100.0 * (used - u0) / self.ticks / (now - t0)
+                self.peaks[pid] = max(self.peaks.get(pid, 0.0), pct)
+                self.max_percent = max(self.max_percent, pct)
+                self.last[pid] = (now, used)
 
 
 def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, reporter: Reporter,
-        workers: int | None = None) -> RunResult:
+        topology: Topology | None = None) -> RunResult:
+    """Run ``profile`` against ``host``, write the results folder and return the verdict."""
+    topology = topology or Topology.choose()
     check_reachable(host)
     results_dir.mkdir(parents=True, exist_ok=True)
     prefix = results_dir / "locust"
-    processes = workers if workers is not None else (os.cpu_count() or 1)
     cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
-           "-u", str(profile.users), "-r", str(profile.spawn_rate), "-t", profile.run_time,
+           "-u", str(profile.users), "-r", f"{profile.spawn_rate:g}", "-t", f"{max(1, round(profile.run_seconds))}s",
            "--csv", str(prefix), "--html", str(results_dir / "report.html"), "--only-summary",
-           "--stop-timeout", "5", "--exit-code-on-error", "0"]
-    if processes > 1:
-        cmd += ["--processes", str(processes)]
+           "--stop-timeout", "5", "--exit-code-on-error", "0", *topology.locust_args()]
     started = datetime.now(UTC)
     t0 = time.monotonic()
     log = results_dir / "locust.log"
     with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
     sampler = CpuSampler(proc.pid)
-    deadline = t0 + profile.run_seconds + 120
-    with reporter.step(f"Locust: {profile.users} users for {profile.run_time} against {host}"):
-        while proc.poll() is None:
-            sampler.sample()
-            elapsed = time.monotonic() - t0
-            reporter.status(f"{elapsed:.0f} of {profile.run_seconds:.0f} s; generator CPU max "
-                            f"{sampler.max_percent:.0f}%")
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise OperationFailed(f"Locust did not stop; see {log}")
-            time.sleep(1.0)
+    deadline = t0 + profile.run_seconds + 120 + (topology.worker_wait if topology.mode == "master" else 0)
+    what = {"standalone": "1 process", "local": f"{topology.workers} local workers",
+            "master": f"a master waiting for {topology.workers} workers on {topology.bind_host}:{topology.bind_port}"}
+    try:
+        with reporter.step(f"Locust: {profile.users} users for {profile.run_time} against {host} "
+                           f"({what[topology.mode]})"):
+            while proc.poll() is None:
+                sampler.sample()
+                reporter.status(f"{time.monotonic() - t0:.0f} of {profile.run_seconds:.0f} s; "
+                                f"generator CPU max {sampler.max_percent:.0f}%")
+                if time.monotonic() > deadline:
+                    raise OperationFailed(f"Locust did not stop by itself; see {log}")
+                time.sleep(1.0)
+    finally:
+        if proc.poll() is None:  # interrupted or overdue: stop the whole Locust process group
+            import signal
+
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
     seconds = time.monotonic() - t0
+    log_text = log.read_text(errors="replace")
     stats_csv = Path(f"{prefix}_stats.csv")
-    if proc.returncode not in (0, None) or not stats_csv.exists():
-        tail = log.read_text()[-800:] if log.exists() else ""
-        raise OperationFailed(f"Locust failed (exit {proc.returncode}): {tail}")
+    if _GAVE_UP in log_text:
+        raise DependencyError(f"{topology.workers} Locust worker(s) did not connect to "
+                              f"{topology.bind_host}:{topology.bind_port} within {topology.worker_wait} s",
+                              hint="start them with `locust -f loadtests/locustfile.py --worker --master-host HOST`")
+    if proc.returncode != 0 or not stats_csv.exists():
+        raise OperationFailed(f"Locust failed (exit {proc.returncode}): {log_text[-800:]}",
+                              hint=f"full log: {log}")
     stats = read_stats(stats_csv)
-    warned = "CPU usage above 90%" in log.read_text()
+    health = judge_generator(sampler.peaks, log_text)
     agg = stats.get("Aggregated")
     result = RunResult(
-        profile=profile.name, host=host, started_at=started, seconds=round(seconds, 1), workers=processes,
-        gates=tuple(evaluate(profile, stats)), generator_cpu_max=round(sampler.max_percent, 1),
-        generator_saturated=warned or sampler.max_percent >= SATURATED, results_dir=str(results_dir),
+        profile=profile.name, host=host, started_at=started, seconds=round(seconds, 1), mode=topology.mode,
+        workers=topology.workers, gates=tuple(evaluate(profile, stats)), generator_cpu_max=health.cpu_max,
+        generator_saturated=health.saturated, generator_notes=health.reasons, results_dir=str(results_dir),
         totals=asdict(agg) if agg else {},
     )
     (results_dir / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))

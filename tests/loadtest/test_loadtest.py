@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from augeoctl.errors import ConfigError, UsageError
-from augeoctl.loadtest.azure import export_yaml
+from augeoctl.loadtest.azure import criteria, export_yaml
 from augeoctl.loadtest.gates import (
     EndpointStats,
     Profile,
@@ -80,6 +80,22 @@ def test_profiles_file_is_validated(tmp_path: Path) -> None:
         get_profile(REPO / "loadtests" / "slo.toml", "nope")
 
 
+def test_profile_numbers_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "slo.toml"
+    for users, rate, message in (("0", "1", "users"), ('"ten"', "1", "users"), ("5", "0", "spawn_rate")):
+        bad.write_text(f'[profiles.x]\nusers = {users}\nspawn_rate = {rate}\nrun_time = "5s"\n'
+                       "[profiles.x.gates]\np95_ms = 1\n")
+        with pytest.raises(ConfigError, match=message):
+            load_profiles(bad)
+
+
+def test_locust_csv_names_carry_the_method_once(tmp_path: Path) -> None:
+    csv = tmp_path / "x_stats.csv"
+    csv.write_text("Type,Name,Request Count,Failure Count,Average Response Time,Requests/s,50%,95%,99%\n"
+                   "GET,GET /api/stats,4,0,2,1,2,3,4\nPOST,/api/events,2,0,2,1,2,3,4\n,Aggregated,6,0,2,2,2,3,4\n")
+    assert set(read_stats(csv)) == {"GET /api/stats", "POST /api/events", "Aggregated"}
+
+
 def test_locust_csv_is_read(tmp_path: Path) -> None:
     csv = tmp_path / "x_stats.csv"
     csv.write_text(
@@ -105,8 +121,29 @@ def test_azure_load_testing_yaml_has_the_documented_shape() -> None:
     assert "avg(response_time_ms) > 500" in doc["failureCriteria"]
     assert "p95(response_time_ms) > 1000" in doc["failureCriteria"]
     assert "GET /api/users/[id]: p95(response_time_ms) > 1000" in doc["failureCriteria"]
-    r = run_cli("loadtest", "export-azure", "--profile", "smoke")
+    assert "percentage(error) > 1" in doc["failureCriteria"]
+    assert "avg(requests_per_sec) < 200" in doc["failureCriteria"]
+    assert len(doc["description"]) <= 100 and env["LOCUST_RUN_TIME"] == "300s"
+    r = run_cli("loadtest", "export-azure", "--profile", "smoke", "--host", "https://api.example.test")
     assert r.returncode == 0 and "testType: Locust" in r.stdout
+    assert yaml.safe_load(r.stdout)["testId"] == "augeoctl-smoke"
+
+
+def test_azure_criteria_use_whole_milliseconds_and_stay_as_strict() -> None:
+    lines = criteria({"p95_ms": 999.7, "error_rate": 0.005, "min_rps": 12.345}, request="GET /x")
+    assert lines == ["GET /x: percentage(error) > 0.5", "GET /x: avg(requests_per_sec) < 12.35",
+                     "GET /x: p95(response_time_ms) > 999"]
+
+
+def test_azure_export_refuses_what_the_service_cannot_take() -> None:
+    prof = get_profile(REPO / "loadtests" / "slo.toml", "smoke")
+    with pytest.raises(UsageError, match="test id"):
+        export_yaml(prof, test_id="Bad Id!", host="https://x.test")
+    many = Profile("m", 1, 1, "5s", {}, {f"GET /e{i}": {"p95_ms": 1, "avg_ms": 1} for i in range(26)})
+    with pytest.raises(UsageError, match="50"):
+        export_yaml(many, test_id="many", host="https://x.test")
+    r = run_cli("loadtest", "export-azure", "--profile", "smoke")
+    assert r.returncode == 2 and "api_url" in r.stderr
 
 
 QUICK = """
