@@ -39,6 +39,7 @@ _AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
     "postgres_user": (False, str, "PostgreSQL login (Entra principal or admin user)"),
     "postgres_database": (False, str, "application database name"),
     "app_insights": (False, str, "Application Insights resource name"),
+    "app_service_plan": (False, str, "App Service plan name (CPU and memory from Azure Monitor)"),
     "log_analytics_workspace_id": (False, str, "Log Analytics workspace id (GUID)"),
     "dns_zone": (False, str, "Azure DNS zone of the email domain"),
     "dns_resource_group": (False, str, "resource group of the DNS zone, if different"),

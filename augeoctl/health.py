@@ -48,6 +48,7 @@ class Snapshot:
     redis: dict[str, Any] = field(default_factory=dict)
     backups: dict[str, Any] = field(default_factory=dict)
     memory_total_bytes: int | None = None
+    sources: dict[str, Any] = field(default_factory=dict)  # Azure: traffic (App Insights), plan (metrics)
 
 
 def probe_http(url: str, timeout: float = 3.0) -> Endpoint:
@@ -125,8 +126,10 @@ def evaluate(s: Snapshot, t: Thresholds | None = None) -> list[Check]:
     """Checks over a snapshot; a failed check means unhealthy."""
     t = t or Thresholds()
     checks: list[Check] = []
+    hosts = {urllib.parse.urlparse(e.url).netloc for e in s.endpoints}
     for e in s.endpoints:
-        name = "http " + (urllib.parse.urlparse(e.url).path or "/")
+        u = urllib.parse.urlparse(e.url)
+        name = "http " + (u.netloc if len(hosts) > 1 else "") + (u.path or "/")
         if e.status is None:
             checks.append(Check(name, False, f"unreachable: {e.error}"))
         else:
@@ -135,6 +138,10 @@ def evaluate(s: Snapshot, t: Thresholds | None = None) -> list[Check]:
                 bad = [k for k, v in e.body["checks"].items() if not v.get("ok")]
                 detail += f"; not ready: {', '.join(bad)}"
             checks.append(Check(name, e.status == 200, detail))
+    for source, label in (("traffic", "app-insights"), ("plan", "app-service-plan")):
+        got = s.sources.get(source)
+        if got is not None and not got.get("ok"):
+            checks.append(Check(label, False, f"cannot read: {got.get('error')}"))
     if s.metrics:
         w = s.metrics.get("windows", {}).get("5m", {})
         if w.get("requests"):
@@ -145,26 +152,55 @@ def evaluate(s: Snapshot, t: Thresholds | None = None) -> list[Check]:
             checks.append(Check("alert response-time", avg <= t.avg_response_ms,
                                 f"average {avg:.0f} ms (alert above {t.avg_response_ms:.0f} ms)"))
         proc = s.metrics.get("process", {})
+        scope = proc.get("scope", "service")
         if proc.get("cpu_percent") is not None:
             checks.append(Check("alert cpu", proc["cpu_percent"] <= t.cpu_percent,
-                                f"service CPU {proc['cpu_percent']:.0f}% (alert above {t.cpu_percent:.0f}%)"))
-        if proc.get("rss_bytes") and s.memory_total_bytes:
+                                f"{scope} CPU {proc['cpu_percent']:.0f}% (alert above {t.cpu_percent:.0f}%)"))
+        if proc.get("memory_percent") is not None:
+            pct = float(proc["memory_percent"])
+            checks.append(Check("alert memory", pct <= t.memory_percent,
+                                f"{scope} memory {pct:.1f}% (alert above {t.memory_percent:.0f}%)"))
+        elif proc.get("rss_bytes") and s.memory_total_bytes:
             pct = 100.0 * proc["rss_bytes"] / s.memory_total_bytes
             checks.append(Check("alert memory", pct <= t.memory_percent,
-                                f"service memory {pct:.1f}% of the machine (alert above {t.memory_percent:.0f}%)"))
+                                f"{scope} memory {pct:.1f}% of the machine (alert above {t.memory_percent:.0f}%)"))
     if s.postgres:
         if not s.postgres.get("ok"):
-            checks.append(Check("postgres", False, f"unreachable: {s.postgres.get('error')}"))
+            where = "" if "state" in s.postgres else "unreachable: "
+            checks.append(Check("postgres", False, f"{where}{s.postgres.get('error')}"))
         else:
-            conns = sum(s.postgres.get("connections", {}).values())
-            checks.append(Check("postgres", True, f"{conns} connections, cache hit "
-                                f"{s.postgres.get('cache_hit_percent')}%"))
-            checks.append(Check("wal-archiver", not s.postgres.get("archiver_failing"),
-                                "archiving fails" if s.postgres.get("archiver_failing")
-                                else f"last archived {s.postgres.get('last_archived_wal') or '-'}"))
+            pg = s.postgres
+            conns = sum(pg.get("connections", {}).values())
+            parts = [f"{conns} connections"]
+            if pg.get("state"):
+                parts.insert(0, f"{pg.get('server')} {pg['state']}")
+            if pg.get("cache_hit_percent") is not None:
+                parts.append(f"cache hit {pg['cache_hit_percent']}%")
+            for key, label in (("cpu_percent", "CPU"), ("storage_percent", "storage")):
+                if pg.get(key) is not None:
+                    parts.append(f"{label} {pg[key]:.0f}%")
+            checks.append(Check("postgres", True, ", ".join(parts)))
+            if "archiver_failing" in pg:
+                checks.append(Check("wal-archiver", not pg.get("archiver_failing"),
+                                    "archiving fails" if pg.get("archiver_failing")
+                                    else f"last archived {pg.get('last_archived_wal') or '-'}"))
+            if pg.get("ha_mode") not in (None, "Disabled"):
+                healthy_ha = pg.get("ha_state") == "Healthy"
+                checks.append(Check("postgres-ha", healthy_ha,
+                                    f"{pg['ha_mode']} high availability {pg.get('ha_state') or 'unknown'}"))
     if s.redis:
         if not s.redis.get("ok"):
             checks.append(Check("redis", False, f"unreachable: {s.redis.get('error')}"))
+        elif "rdb_enabled" in s.redis:  # Azure: the service persists; augeoctl checks it is set to
+            rd = s.redis
+            mem = rd.get("used_memory_percent")
+            checks.append(Check("redis", bool(rd["rdb_enabled"]),
+                                f"{rd.get('service')} {rd.get('name')}: "
+                                + (f"RDB persistence every {rd.get('rdb_frequency')}" if rd["rdb_enabled"]
+                                   else "RDB persistence OFF (the platform requires it)")
+                                + ("" if mem is None else f", memory {mem:.0f}%")
+                                + ("" if rd.get("connected_clients") is None
+                                   else f", {rd['connected_clients']} clients")))
         else:
             checks.append(Check("redis", bool(s.redis.get("last_save_ok")),
                                 f"{s.redis.get('connected_clients')} clients, last RDB save "

@@ -14,29 +14,13 @@ from augeoctl.timeparse import parse_duration
 
 
 def _sources(env: config.Environment, home: Path) -> dict[str, Any]:
-    from augeoctl.dashboard.sources import (
-        app_insights_traffic_source,
-        drill_source,
-        local_sources,
-        service_source,
-    )
+    from augeoctl.dashboard.sources import azure_sources, local_sources
 
     if env.is_local:
         from augeoctl.local.sandbox import Sandbox
 
         return local_sources(Sandbox(home, env.settings))
-    # Azure: the platform's health endpoints and Application Insights traffic.
-    sources: dict[str, Any] = {}
-    for key, title in (("api_url", "API"), ("admin_url", "Admin")):
-        if env.get(key):
-            sources[title] = service_source(str(env.get(key)).rstrip("/"))
-    if env.get("log_analytics_workspace_id"):
-        sources["Traffic"] = app_insights_traffic_source(env)
-    if not sources:
-        raise UsageError(f'environment "{env.name}" has no api_url, admin_url or log_analytics_workspace_id',
-                         hint="add them to its config (terraform outputs give them)")
-    sources["Last DR drill"] = drill_source(home)
-    return sources
+    return azure_sources(env, home)
 
 
 @click.command()

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from augeoctl.cli.common import common_options, emit, settings
-from augeoctl.errors import UsageError, VerdictFailed
+from augeoctl.errors import VerdictFailed
 
 
 @click.command()
@@ -16,23 +16,33 @@ from augeoctl.errors import UsageError, VerdictFailed
 def health() -> None:
     """Check the service's /health endpoints, PostgreSQL, Redis, backups and alert rules.
 
+    Locally the sandbox is probed directly. On Azure: /health, /health/live and
+    /health/ready of api_url and admin_url, Application Insights traffic (error rate,
+    average response), the App Service plan's CPU and memory, the Flexible Server's state,
+    HA and newest backup, and Redis persistence, from ARM and Azure Monitor.
+
     One line per check; exits 0 when everything is healthy and 4 when anything is not.
     Used after deployments and in runbooks.
     """
-    from augeoctl.health import evaluate, local_snapshot
-    from augeoctl.local.sandbox import Sandbox
+    from augeoctl.health import evaluate
 
     s = settings()
-    if not s.env.is_local:
-        raise UsageError(f'health checks of the Azure environment "{s.env.name}" are not available in this version',
-                         hint="use --env local")
-    snap = local_snapshot(Sandbox(s.home, s.env.settings))
+    if s.env.is_local:
+        from augeoctl.health import local_snapshot
+        from augeoctl.local.sandbox import Sandbox
+
+        snap = local_snapshot(Sandbox(s.home, s.env.settings))
+    else:
+        from augeoctl.health_azure import azure_snapshot
+
+        snap = azure_snapshot(s.env)
     checks = evaluate(snap)
     healthy = all(c.ok for c in checks)
     result: dict[str, Any] = {
         "environment": s.env.name, "healthy": healthy, "checks": [asdict(c) for c in checks],
         "snapshot": {"taken_at": snap.taken_at, "endpoints": [asdict(e) for e in snap.endpoints],
-                     "postgres": snap.postgres, "redis": snap.redis, "backups": snap.backups},
+                     "postgres": snap.postgres, "redis": snap.redis, "backups": snap.backups,
+                     "sources": snap.sources},
     }
 
     def text(r: dict[str, Any]) -> str:

@@ -176,41 +176,139 @@ def drill_source(home: Path) -> Source:
 QUERIES = Path(__file__).resolve().parents[2] / "dashboards" / "queries"
 
 
+def _firing(metrics: dict[str, Any]) -> list[str]:
+    checks = health.evaluate(health.Snapshot(taken_at=datetime.now(UTC), metrics=metrics))
+    return [c.name.removeprefix("alert ") for c in checks if not c.ok]
+
+
 def app_insights_traffic_source(env: Any, credential: Any = None, query_file: Path | None = None) -> Source:
     """The Traffic panel on Azure: ``dashboards/queries/traffic.kql`` over the workspace."""
-    from datetime import timedelta
+    from augeoctl.health_azure import probe_traffic, traffic_metrics
 
-    from augeoctl import azure
-
-    kql = (query_file or QUERIES / "traffic.kql").read_text()
-    workspace = env.get("log_analytics_workspace_id")
-    if not workspace:
+    if not env.get("log_analytics_workspace_id"):
         raise ValueError(f"environment {env.name} has no log_analytics_workspace_id")
 
     def fetch() -> PanelData:
-        from azure.monitor.query import LogsQueryClient, LogsQueryStatus
-
-        kwargs: dict[str, Any] = {}
-        if env.get("logs_endpoint"):
-            kwargs["endpoint"] = str(env.get("logs_endpoint")).rstrip("/")
-        if env.get("ca_bundle"):
-            kwargs["connection_verify"] = str(env.get("ca_bundle"))
-        client = LogsQueryClient(credential or azure.credential(env), **kwargs)
-        with azure.translated("querying Application Insights"):
-            result = client.query_workspace(str(workspace), kql, timespan=timedelta(minutes=5))
-        if result.status != LogsQueryStatus.SUCCESS or not result.tables or not result.tables[0].rows:
+        row = probe_traffic(env, credential, query_file or QUERIES / "traffic.kql")
+        if not row.get("ok"):
+            return PanelData("error", (str(row.get("error")),))
+        if not row.get("requests"):
             return PanelData("degraded", ("no request data in the last 5 minutes",))
-        table = result.tables[0]
-        row = dict(zip(table.columns, table.rows[0], strict=False))
-        checks = health.evaluate(health.Snapshot(taken_at=datetime.now(UTC), metrics={"windows": {"5m": {
-            "requests": row.get("requests") or 0, "error_rate": row.get("error_rate") or 0.0,
-            "latency_ms": {"avg": row.get("avg_ms") or 0.0}}}}))
-        firing = [c.name.removeprefix("alert ") for c in checks if not c.ok]
+        firing = _firing(traffic_metrics(row))
         return PanelData("degraded" if firing else "ok", (
             f"rate {row.get('rate_per_s') or 0:.1f}/s   errors {row.get('error_rate') or 0:.1%}",
             f"p50 {row.get('p50_ms') or 0:.0f} ms  p95 {row.get('p95_ms') or 0:.0f} ms  p99 {row.get('p99_ms') or 0:.0f} ms",
             "alerts: " + (", ".join(firing) + " FIRING" if firing else "none firing")))
     return fetch
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def azure_compute_source(env: Any, metrics: Any) -> Source:
+    """CPU and memory of the App Service plan (Azure Monitor, 1-minute averages)."""
+    from augeoctl.health_azure import probe_plan
+
+    def fetch() -> PanelData:
+        p = probe_plan(env, metrics)
+        if not p.get("ok"):
+            return PanelData("error", (str(p.get("error")),))
+        at = p["at"].strftime("%H:%M") + " UTC" if p.get("at") else "no data yet"
+        worst = max(p["cpu_percent"] or 0.0, p["memory_percent"] or 0.0)
+        return PanelData("degraded" if worst > 80.0 else "ok", (
+            f"plan {p['plan']}",
+            f"CPU {_pct(p['cpu_percent'])}   memory {_pct(p['memory_percent'])}   (1-min average, {at})"))
+    return fetch
+
+
+def azure_alerts_source(env: Any, metrics: Any, credential: Any = None) -> Source:
+    """The platform's alert rules over Application Insights traffic and the plan's metrics."""
+    from augeoctl.health_azure import probe_plan, probe_traffic, traffic_metrics
+
+    def fetch() -> PanelData:
+        traffic = probe_traffic(env, credential) if env.get("log_analytics_workspace_id") else {"ok": True}
+        plan = probe_plan(env, metrics) if env.get("app_service_plan") else None
+        snap = health.Snapshot(taken_at=datetime.now(UTC), metrics=traffic_metrics(traffic, plan),
+                               sources={"traffic": traffic, **({"plan": plan} if plan else {})})
+        checks = [c for c in health.evaluate(snap) if c.name.startswith("alert") or not c.ok]
+        checks.sort(key=lambda c: c.ok)
+        lines = tuple(f"{'FIRING' if not c.ok else 'ok    '} {c.name.removeprefix('alert ')}: {c.detail}"
+                      for c in checks) or ("no traffic yet",)
+        return PanelData("degraded" if any(not c.ok for c in checks) else "ok", lines)
+    return fetch
+
+
+def azure_postgres_source(env: Any, metrics: Any, backend: Any = None) -> Source:
+    """State and HA (ARM), connections/CPU/storage (Azure Monitor), tx/s and longest query
+    (enhanced metrics), and RPO exposure: the newest backup and the earliest restore point."""
+    from augeoctl.health_azure import probe_postgres
+
+    cache: dict[str, Any] = {}
+
+    def fetch() -> PanelData:
+        p = probe_postgres(env, metrics, backend, cache)
+        if "state" not in p:
+            return PanelData("down" if "connect" in str(p.get("error")).lower() else "error", (str(p.get("error")),))
+        now = datetime.now(UTC)
+        ha = p["ha_mode"] + (f" ({p['ha_state']})" if p.get("ha_state") else "")
+        lines = [f"{p['server']}: {p['state']}   HA {ha}",
+                 f"connections {p['connections']['total']}   CPU {_pct(p['cpu_percent'])}   "
+                 f"storage {_pct(p['storage_percent'])}"]
+        if p.get("enhanced_metrics"):
+            tps = "-" if p.get("tps") is None else f"{p['tps']:.1f}"
+            longest = "-" if p.get("longest_query_s") is None else f"{p['longest_query_s']:.1f} s"
+            lines.append(f"tx/s {tps}   longest query {longest}")
+        else:
+            lines.append("tx/s, longest query: set metrics.collector_database_activity=on")
+        lines.append(f"RPO exposure: newest backup {_ago(p.get('newest_backup_at'), now)} ago; "
+                     "WAL archived continuously by Azure (PITR RPO up to 5 min)")
+        bad = p["state"] != "Ready" or (p["ha_mode"] != "Disabled" and p.get("ha_state") != "Healthy")
+        return PanelData("down" if p["state"] in ("Stopped", "Disabled", "Dropping") else
+                         "degraded" if bad else "ok", tuple(lines))
+    return fetch
+
+
+def azure_redis_source(env: Any, metrics: Any, backend: Any = None) -> Source:
+    """Memory, clients, ops/s and hit ratio (Azure Monitor) and persistence (ARM)."""
+    from augeoctl.health_azure import probe_redis
+
+    def fetch() -> PanelData:
+        r = probe_redis(env, metrics, backend)
+        if not r.get("ok"):
+            return PanelData("error", (str(r.get("error")),))
+        hit = "-" if r.get("hit_ratio") is None else f"{r['hit_ratio']:.1%}"
+        ops = "-" if r.get("ops_per_sec") is None else f"{r['ops_per_sec']:.0f}"
+        persistence = (f"RDB every {r['rdb_frequency']}" if r["rdb_enabled"] else "RDB OFF") + (
+            ", AOF on" if r.get("aof_enabled") else "")
+        return PanelData("ok" if r["rdb_enabled"] else "degraded", (
+            f"{r['service']} {r['name']}",
+            f"memory {_pct(r.get('used_memory_percent'))}   clients {r.get('connected_clients', '-')}",
+            f"ops/s {ops}   hit ratio {hit}",
+            f"persistence: {persistence}"))
+    return fetch
+
+
+def azure_sources(env: Any, home: Path, credential: Any = None) -> dict[str, Source]:
+    """The panels of an Azure environment, from the sources its config names."""
+    from augeoctl.backends.azure_monitor import AzureMetrics
+
+    metrics = AzureMetrics(env, credential)
+    sources: dict[str, Source] = {}
+    for key, title in (("api_url", "API"), ("admin_url", "Admin")):
+        if env.get(key):
+            sources[title] = service_source(str(env.get(key)).rstrip("/"))
+    if env.get("log_analytics_workspace_id"):
+        sources["Traffic"] = app_insights_traffic_source(env, credential)
+    if env.get("log_analytics_workspace_id") or env.get("app_service_plan"):
+        sources["Alerts"] = azure_alerts_source(env, metrics, credential)
+    if env.get("app_service_plan"):
+        sources["Compute"] = azure_compute_source(env, metrics)
+    sources["PostgreSQL"] = azure_postgres_source(env, metrics)
+    if env.get("redis_name"):
+        sources["Redis"] = azure_redis_source(env, metrics)
+    sources["Last DR drill"] = drill_source(home)
+    return sources
 
 
 def local_sources(sandbox: Any) -> dict[str, Source]:

@@ -88,24 +88,12 @@ def test_redis_panel_goes_down_and_comes_back_while_others_keep_updating() -> No
 def test_traffic_on_azure_runs_the_workbook_kql_through_the_real_logs_client(tmp_path) -> None:
     from augeoctl.config import Environment
     from augeoctl.dashboard.sources import QUERIES, app_insights_traffic_source
-    from tests.fakearm.server import FakeArm, Request, Response, TestCredential
+    from tests.fakearm.monitor import FakeMonitor
+    from tests.fakearm.server import FakeArm, TestCredential
 
     arm = FakeArm(tmp_path).start()
-    seen: list[dict] = []
-    columns = ["requests", "failed", "avg_ms", "p50_ms", "p95_ms", "p99_ms", "rate_per_s", "error_rate"]
-    rows = [[[1200, 30, 140.0, 80.0, 420.0, 900.0, 4.0, 0.025]]]
-
-    def logs_api(req: Request) -> Response | None:
-        if not req.path.startswith("/v1/workspaces/"):
-            return None
-        if req.headers.get("Authorization") != f"Bearer {arm.token}":
-            return Response(401, {"error": {"code": "InvalidAuthenticationToken", "message": "bad token"}})
-        seen.append(req.body)
-        return Response(200, {"tables": [{"name": "PrimaryResult",
-                                          "columns": [{"name": c, "type": "real"} for c in columns],
-                                          "rows": rows[-1]}]})
-
-    arm.public.append(logs_api)
+    logs = FakeMonitor(arm)
+    logs.logs_rows = [[1200, 30, 140.0, 80.0, 420.0, 900.0, 4.0, 0.025]]
     env = Environment("staging", "azure", {"log_analytics_workspace_id": "00000000-0000-0000-0000-00000000beef",
                                            "logs_endpoint": arm.url, "ca_bundle": str(arm.ca)})
     try:
@@ -113,10 +101,12 @@ def test_traffic_on_azure_runs_the_workbook_kql_through_the_real_logs_client(tmp
         data = fetch()
         assert data.state == "ok"
         assert "rate 4.0/s" in data.lines[0] and "p95 420 ms" in data.lines[1]
-        assert seen[0]["query"] == (QUERIES / "traffic.kql").read_text()  # the workbook's own KQL
-        rows.append([[1200, 90, 3200.0, 80.0, 4000.0, 9000.0, 4.0, 0.075]])
+        assert logs.queries[0]["query"] == (QUERIES / "traffic.kql").read_text()  # the workbook's own KQL
+        logs.logs_rows = [[1200, 90, 3200.0, 80.0, 4000.0, 9000.0, 4.0, 0.075]]
         hot = fetch()
         assert hot.state == "degraded" and "error-rate" in hot.lines[2] and "response-time" in hot.lines[2]
+        bad = app_insights_traffic_source(env, credential=TestCredential("wrong-token"))()
+        assert bad.state == "error" and "refused" in bad.lines[0]
     finally:
         arm.stop()
 
