@@ -27,11 +27,34 @@ class PanelData:
 Source = Callable[[], PanelData]
 
 
-def service_source(url: str) -> Source:
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None], width: int = 20) -> str:
+    """The last ``width`` values as bars scaled to their own maximum; a failed probe is ``×``."""
+    tail = values[-width:]
+    top = max((v for v in tail if v is not None), default=0.0)
+    out = []
+    for v in tail:
+        if v is None:
+            out.append("×")
+        else:
+            out.append(_BARS[min(len(_BARS) - 1, int(v / top * (len(_BARS) - 1))) if top > 0 else 0])
+    return "".join(out)
+
+
+def service_source(url: str, history: int = 20) -> Source:
+    """The three health endpoints with their latency and a sparkline of recent latencies."""
+    paths = ("/health", "/health/live", "/health/ready")
+    seen: dict[str, list[float | None]] = {p: [] for p in paths}
+
     def fetch() -> PanelData:
-        eps = [health.probe_http(url + p, timeout=2) for p in ("/health", "/health/live", "/health/ready")]
-        lines = [f"{e.url.removeprefix(url):<14} " + (f"HTTP {e.status}  {e.latency_ms:.0f} ms" if e.status
-                                                      else f"down: {e.error}") for e in eps]
+        eps = [health.probe_http(url + p, timeout=2) for p in paths]
+        lines = []
+        for path, e in zip(paths, eps, strict=True):
+            seen[path] = (seen[path] + [e.latency_ms if e.status else None])[-history:]
+            now = f"HTTP {e.status}  {e.latency_ms:5.0f} ms" if e.status else f"down: {e.error}"
+            lines.append(f"{path:<14} {sparkline(seen[path], history):<{history}} {now}")
         if any(e.status is None for e in eps):
             state = "down"
         elif any(e.status != 200 for e in eps):

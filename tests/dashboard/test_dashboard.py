@@ -121,7 +121,8 @@ def fixed_at(state: str, *lines: str):
 
 async def _screenshot() -> str:
     app = Dashboard({
-        "Service": fixed_at("ok", "/health        HTTP 200  3 ms", "/health/ready  HTTP 200  5 ms"),
+        "Service": fixed_at("ok", "/health        ▁▂▁▃▂▁▁▂ HTTP 200      3 ms",
+                            "/health/ready  ▂▃▂█▃▂▂▃ HTTP 200      5 ms"),
         "Traffic": fixed_at("ok", "rate 12.0/s   errors 0.0%", "p50 3 ms  p95 40 ms  p99 90 ms"),
         "Alerts": fixed_at("degraded", "FIRING cpu: service CPU 91% (alert above 80%)"),
         "Redis": fixed_at("down", "Connection refused"),
@@ -169,3 +170,46 @@ def test_the_workbook_runs_the_same_kql_as_the_terminal() -> None:
     workbook = json.loads((QUERIES.parent / "workbook.json").read_text())
     items = {i["name"]: i["content"]["query"] for i in workbook["items"] if i["type"] == 3}
     assert items == {q.stem: q.read_text() for q in QUERIES.glob("*.kql")}
+
+
+def test_sparkline_scales_to_its_maximum_and_marks_failures() -> None:
+    from augeoctl.dashboard.sources import sparkline
+
+    assert sparkline([1.0, 2.0, 4.0, 8.0]) == "▁▂▄█"
+    assert sparkline([5.0, None, 5.0]) == "█×█"
+    assert sparkline([0.0, 0.0]) == "▁▁"
+    assert len(sparkline([float(i) for i in range(50)], width=20)) == 20
+
+
+def test_service_panel_keeps_a_latency_history_per_endpoint(tmp_path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from augeoctl.dashboard.sources import service_source
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200 if self.path != "/health/ready" else 503)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        fetch = service_source(url, history=5)
+        for _ in range(7):
+            data = fetch()
+        assert data.state == "degraded"
+        line = data.lines[0].split()
+        assert line[0] == "/health" and len(line[1]) == 5 and set(line[1]) <= set("▁▂▃▄▅▆▇█")
+        assert "HTTP 503" in data.lines[2]
+    finally:
+        server.shutdown()
+        server.server_close()
+    gone = fetch()
+    assert gone.state == "down" and gone.lines[0].split()[1].endswith("×")
