@@ -1,4 +1,5 @@
-"""Sessions: `nox -s drill` (the main job), `nox -s tests`, `nox -s lint`; slow ones on demand.
+"""Sessions: `nox -s drill` (the main job), `nox -s tests`, `nox -s lint`, `nox -s terraform`;
+slow ones on demand.
 
 Sessions install what the machine lacks, Debian packages included (PostgreSQL server,
 redis-server, Knot DNS), when run as root or with sudo.
@@ -62,12 +63,45 @@ def install_project(session: nox.Session, extras: str = "test") -> None:
     session.install("-e", f".[{extras}]")
 
 
+CHECKOV_VENV = Path(__file__).resolve().parent / ".nox" / "checkov"
+
+
+def checkov(session: nox.Session) -> str:
+    """Path of checkov, in a virtualenv of its own (made once).
+
+    Checkov pins an old `packaging` that conflicts with pytest, so it cannot share the
+    test virtualenv; the tests find it through AUGEO_CHECKOV.
+    """
+    exe = CHECKOV_VENV / "bin" / "checkov"
+    if not exe.exists():
+        session.log(f"creating {CHECKOV_VENV} for checkov")
+        session.run("python", "-m", "venv", "--clear", str(CHECKOV_VENV), external=True)
+        session.run(str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "-q",
+                    "checkov>=3.2", external=True)
+    return str(exe)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """The full test suite against real PostgreSQL, Redis and DNS servers on loopback."""
     ensure_system_packages(session)
     install_project(session, "test")
-    session.run("pytest", *(session.posargs or ["-q"]))
+    env = {"AUGEO_CHECKOV": checkov(session)}
+    session.run("pytest", *(session.posargs or ["-q"]), env=env)
+
+
+@nox.session
+def terraform(session: nox.Session) -> None:
+    """Offline Terraform checks: terraform fmt, checkov and tests/terraform (no provider download)."""
+    if not shutil.which("terraform"):
+        session.error("terraform is not on PATH (https://developer.hashicorp.com/terraform/install)")
+    session.run("terraform", "fmt", "-check", "-recursive", "-diff", "terraform", external=True)
+    exe = checkov(session)
+    session.run(exe, "-d", "terraform", "--skip-download", "--framework", "terraform",
+                "--quiet", "--compact", external=True)
+    install_project(session, "test")
+    session.run("pytest", "tests/terraform", *(session.posargs or ["-q"]),
+                env={"AUGEO_CHECKOV": exe})
 
 
 @nox.session

@@ -123,6 +123,19 @@ def default_config_path() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def config_file_location(flag: str | Path | None = None) -> Path:
+    """Where the config file is, or would be written: ``--config`` > ``AUGEO_CONFIG`` > default.
+
+    Unlike ``resolve``, the default location is returned even when no file exists there yet.
+    """
+    if flag is not None:
+        return Path(flag).expanduser()
+    if os.environ.get("AUGEO_CONFIG"):
+        return Path(os.environ["AUGEO_CONFIG"]).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "augeoctl" / "environments.toml"
+
+
 def load_file(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -177,6 +190,11 @@ def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
             )
     settings = {k: v for k, v in raw.items() if k != "kind"}
     return Environment(name=name, kind=kind, settings=settings)
+
+
+def validate_environment(name: str, raw: dict[str, Any], source: str) -> Environment:
+    """Check one ``[environments.NAME]`` table as ``resolve`` would: keys, required keys, types."""
+    return _validate(name, raw, source)
 
 
 def environment_names(data: dict[str, Any]) -> list[str]:

@@ -39,6 +39,10 @@ class ConfigError(UsageError):
     """The environments configuration is invalid."""
 
 
+class TerraformOutputError(UsageError):
+    """``terraform output -json`` is unreadable or does not meet the augeoctl contract."""
+
+
 class TimeParseError(UsageError):
     """A time argument could not be understood."""
 

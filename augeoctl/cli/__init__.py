@@ -24,7 +24,17 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from augeoctl.cli import backup, dashboard, dns, drill, health, loadtest, restore, sandbox
+    from augeoctl.cli import (
+        backup,
+        config,
+        dashboard,
+        dns,
+        drill,
+        health,
+        loadtest,
+        restore,
+        sandbox,
+    )
 
     cli.add_command(sandbox.sandbox)
     cli.add_command(backup.backup)
@@ -36,6 +46,7 @@ def _register() -> None:
     cli.add_command(loadtest.loadtest)
     cli.add_command(dns.dns)
     cli.add_command(dns.tls)
+    cli.add_command(config.config_group)
 
 
 _register()

@@ -79,6 +79,15 @@ def settings(ctx: click.Context | None = None) -> config.Settings:
     return root.meta["augeo.settings"]
 
 
+def flag(name: str, ctx: click.Context | None = None) -> Any:
+    """A common option as given on the command line (None when absent), without resolving.
+
+    For commands that must work before the environment they name is configured.
+    """
+    ctx = ctx or click.get_current_context()
+    return ctx.find_root().meta.get(_FLAGS, {}).get(name)
+
+
 def json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_time(value)
