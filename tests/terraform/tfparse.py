@@ -131,11 +131,22 @@ def parse_text(text: str, file: Path | None = None) -> list[Block]:
     return out
 
 
+_PARSED: dict[tuple[Path, int], list[Block]] = {}
+
+
+def parse_file(path: Path) -> list[Block]:
+    """Top-level blocks of one file, parsed once per version of the file."""
+    key = (path.resolve(), path.stat().st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = parse_text(path.read_text(), path)
+    return _PARSED[key]
+
+
 def parse_dir(folder: Path) -> list[Block]:
     """Top-level blocks of every ``*.tf`` file directly in ``folder``."""
     out: list[Block] = []
     for path in sorted(folder.glob("*.tf")):
-        out += parse_text(path.read_text(), path)
+        out += parse_file(path)
     return out
 
 

@@ -1,0 +1,37 @@
+# prod: values only, no secrets (teams_webhook_url comes from TF_VAR_teams_webhook_url).
+environment             = "prod"
+subscription_id         = "00000000-0000-0000-0000-000000000000" # set per subscription
+tenant_id               = "00000000-0000-0000-0000-000000000000" # set per tenant
+location                = "westeurope"
+static_web_app_location = "westeurope"
+domain                  = "augeo.example"
+cost_center             = "augeo-platform"
+owner                   = "platform-team@augeo.example"
+address_space           = "10.30.0.0/16"
+log_retention_days      = 90
+
+app_plan_sku       = "P1v3"
+app_zone_balancing = true
+app_min_instances  = 3
+app_max_instances  = 10
+
+postgres_sku                   = "GP_Standard_D2ds_v5"
+postgres_storage_mb            = 131072
+postgres_backup_retention_days = 30
+postgres_geo_redundant_backup  = true
+postgres_high_availability     = true
+postgres_admin_group_object_id = "00000000-0000-0000-0000-000000000000" # the DBA group
+postgres_admin_group_name      = "augeo-prod-dba"
+
+redis_sku               = "Balanced_B1"
+redis_high_availability = true
+
+rate_limit_per_minute = 300
+acs_data_location     = "Europe"
+dmarc_rua             = "dmarc-reports@augeo.example"
+alert_email           = "oncall@augeo.example"
+workbook_id           = "5d0e5f0a-1d7c-4c43-9a0e-2f7a4f0d3003"
+
+# Derived in terraform/README.md ("Cost"): the monthly estimate x 1.2, rounded up to 50.
+monthly_budget    = 1750
+budget_start_date = "2026-12-01T00:00:00Z"

@@ -1,0 +1,19 @@
+output "plan_id" {
+  value = azurerm_service_plan.main.id
+}
+
+output "plan_name" {
+  value = azurerm_service_plan.main.name
+}
+
+output "api_id" {
+  value = azurerm_linux_web_app.api.id
+}
+
+output "api_default_hostname" {
+  value = azurerm_linux_web_app.api.default_hostname
+}
+
+output "admin_default_hostname" {
+  value = azurerm_static_web_app.admin.default_host_name
+}

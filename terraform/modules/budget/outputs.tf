@@ -1,0 +1,3 @@
+output "id" {
+  value = azurerm_consumption_budget_resource_group.monthly.id
+}

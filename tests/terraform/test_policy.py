@@ -1,0 +1,432 @@
+"""The platform's infrastructure requirements, as tests over the Terraform (python-hcl2).
+
+Each test reads the HCL of one environment (``tfparse.Stack``: its root folder and the
+modules it calls, with ``var.*`` followed to the environment's values), so a requirement
+that holds in production but not in dev is caught where it matters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+from augeoctl.tfoutput import CONTRACT_KEYS
+from tests.terraform.tfparse import ENVIRONMENTS, ROOT, Block, Stack, parse_dir
+
+pytestmark = pytest.mark.skipif(not (ROOT / "envs").is_dir(), reason="terraform/envs not written yet")
+
+ENVS = pytest.mark.parametrize("env", ENVIRONMENTS)
+
+
+def stack(env: str) -> Stack:
+    return Stack(env)
+
+
+def only(s: Stack, rtype: str) -> Block:
+    found = s.resources(rtype)
+    assert len(found) == 1, f"{s.env}: expected one {rtype}, found {len(found)}"
+    return found[0]
+
+
+def value(s: Stack, block: Block, *path: str) -> Any:
+    """``block.a.b.c`` (nested blocks, then an attribute), resolved for the environment."""
+    *blocks, attr = path
+    for name in blocks:
+        child = block.child(name)
+        assert child is not None, f"{block.address}: no {name} block"
+        block = child
+    return s.resolve(block.get(attr), block)
+
+
+def locals_of(module: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for b in parse_dir(ROOT / "modules" / module):
+        if b.type == "locals":
+            out.update(b.attrs)
+    return out
+
+
+def tfvars(env: str) -> dict[str, Any]:
+    raw = hcl2.loads((ROOT / "envs" / env / "terraform.tfvars").read_text())
+    return {k: (v[1:-1] if isinstance(v, str) and v.startswith('"') else v) for k, v in raw.items()}
+
+
+# -- state, provider, tags ---------------------------------------------------------
+
+
+def test_each_environment_has_its_own_state_key_with_oidc_and_the_pinned_provider() -> None:
+    keys = set()
+    for env in ENVIRONMENTS:
+        terraform = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "terraform")
+        backend = terraform.get("backend")[0]["azurerm"]  # python-hcl2 keeps a labelled nested block as a map
+        assert backend["use_oidc"] is True and backend["use_azuread_auth"] is True
+        keys.add(backend["key"])
+        pin = terraform.child("required_providers").get("azurerm")["version"]
+        assert pin == "~> 5.2"
+        provider = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "provider")
+        assert provider.get("use_oidc") is True
+    assert keys == {f"augeo-{e}.tfstate" for e in ENVIRONMENTS}
+
+
+@ENVS
+def test_resource_group_carries_cost_tracking_tags(env: str) -> None:
+    s = stack(env)
+    rg = only(s, "azurerm_resource_group")
+    assert rg.get("tags") == "${local.tags}"
+    tags = next(b for b in s.blocks if b.type == "locals").get("tags")
+    assert {"application", "environment", "cost-center", "owner"} <= set(tags)
+
+
+# -- App Service ---------------------------------------------------------------------
+
+STANDARD_OR_ABOVE = re.compile(r"^(S[1-3]|P[0-3]v[23]|P[1-5]mv3|I[1-6]v2)$")
+
+
+@ENVS
+def test_app_service_plan_is_linux_standard_or_above(env: str) -> None:
+    s = stack(env)
+    plan = only(s, "azurerm_service_plan")
+    assert value(s, plan, "os_type") == "Linux"
+    sku = value(s, plan, "sku_name")
+    # Autoscale needs Standard or above in every environment; production must not go lower.
+    assert STANDARD_OR_ABOVE.match(sku), f"{env}: plan SKU {sku} is below Standard S1"
+
+
+@ENVS
+def test_autoscale_on_cpu_and_memory_out_and_in(env: str) -> None:
+    s = stack(env)
+    auto = only(s, "azurerm_monitor_autoscale_setting")
+    assert auto.get("target_resource_id") == "${azurerm_service_plan.main.id}"
+    rules = [r for r in auto.child("profile").children("rule")]
+    assert len(rules) == 1 and rules[0].dynamic
+    table = rules[0].get("__for_each__")
+    seen = {(metric, direction) for metric, _op, _threshold, direction in table.values()}
+    assert seen == {("CpuPercentage", "Increase"), ("CpuPercentage", "Decrease"),
+                    ("MemoryPercentage", "Increase"), ("MemoryPercentage", "Decrease")}
+    capacity = auto.child("profile").child("capacity")
+    assert s.resolve(capacity.get("maximum"), capacity) > s.resolve(capacity.get("minimum"), capacity)
+
+
+@ENVS
+@pytest.mark.parametrize("rtype", ["azurerm_linux_web_app", "azurerm_linux_web_app_slot"])
+def test_backend_is_hardened(env: str, rtype: str) -> None:
+    s = stack(env)
+    app = only(s, rtype)
+    assert app.get("https_only") is True
+    assert app.get("ftp_publish_basic_authentication_enabled") is False
+    assert app.get("webdeploy_publish_basic_authentication_enabled") is False
+    assert app.get("virtual_network_subnet_id") == "${var.app_subnet_id}"
+    assert app.child("identity").get("type") == "SystemAssigned"
+    site = app.child("site_config")
+    assert site.get("minimum_tls_version") == "1.2" and site.get("scm_minimum_tls_version") == "1.2"
+    assert site.get("ftps_state") == "Disabled"
+    assert site.get("health_check_path") == "/health/ready"
+
+
+@ENVS
+def test_staging_slot_with_sticky_settings(env: str) -> None:
+    s = stack(env)
+    assert only(s, "azurerm_linux_web_app_slot").get("name") == "staging"
+    sticky = only(s, "azurerm_linux_web_app").child("sticky_settings")
+    assert sticky is not None and sticky.get("app_setting_names") == "${local.sticky}"
+    assert "AUGEO_ENVIRONMENT" in locals_of("app")["sticky"]
+
+
+@ENVS
+@pytest.mark.parametrize("rtype", ["azurerm_linux_web_app", "azurerm_linux_web_app_slot"])
+def test_backend_admits_only_this_front_door_and_cors_only_the_admin_domain(env: str, rtype: str) -> None:
+    s = stack(env)
+    site = only(s, rtype).child("site_config")
+    assert site.get("ip_restriction_default_action") == "Deny"
+    rules = site.children("ip_restriction")
+    assert len(rules) == 1 and rules[0].get("action") == "Allow"
+    assert rules[0].get("service_tag") == "AzureFrontDoor.Backend"
+    assert rules[0].child("headers").get("x_azure_fdid") == ["${var.front_door_id}"]
+    call = next(b for b in s.blocks if b.type == "module" and b.labels == ("app",))
+    assert call.get("front_door_id") == "${module.frontdoor.profile_guid}"
+    assert site.child("cors").get("allowed_origins") == ["https://admin.${var.domain}"]
+
+
+SECRETISH = re.compile(r"(SECRET|PASSWORD|KEY|TOKEN|CONNECTION_STRING)", re.I)
+
+
+def test_app_settings_that_hold_secrets_are_key_vault_references() -> None:
+    text = (ROOT / "modules" / "app" / "main.tf").read_text()
+    block = text[text.index("app_settings = merge("):text.index("})", text.index("app_settings = merge("))]
+    settings = dict(re.findall(r"^\s*([A-Z_]+)\s*=\s*(.+)$", block, re.M))
+    assert settings, "no app settings found"
+    for name, setting in settings.items():
+        if SECRETISH.search(name):
+            assert "@Microsoft.KeyVault(SecretUri=" in setting, f"{name} is not a Key Vault reference"
+    assert "@Microsoft.KeyVault(SecretUri=" in locals_of("app")["kv_ref"]
+    call = next(b for b in stack("prod").blocks if b.type == "module" and b.labels == ("app",))
+    assert set(call.get("key_vault_secrets")) >= {"ACS_CONNECTION_STRING", "SESSION_SECRET_KEY"}
+
+
+@ENVS
+def test_app_identities_are_key_vault_secrets_users(env: str) -> None:
+    s = stack(env)
+    ra = only(s, "azurerm_role_assignment")
+    assert ra.get("role_definition_name") == "Key Vault Secrets User"
+    assert ra.get("scope") == "${var.key_vault_id}"
+    assert set(ra.get("for_each")) == {"production", "staging"}
+
+
+@ENVS
+def test_admin_front_end_is_a_standard_static_web_app_with_its_domain(env: str) -> None:
+    s = stack(env)
+    swa = only(s, "azurerm_static_web_app")
+    assert swa.get("sku_tier") == "Standard" and swa.get("sku_size") == "Standard"
+    assert only(s, "azurerm_static_web_app_custom_domain").get("domain_name") == "admin.${var.domain}"
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+@ENVS
+def test_postgres_general_purpose_2_vcores_private_entra_30_days(env: str) -> None:
+    s = stack(env)
+    pg = only(s, "azurerm_postgresql_flexible_server")
+    sku = value(s, pg, "sku_name")
+    m = re.match(r"^GP_Standard_D(\d+)", sku)
+    assert m and int(m.group(1)) >= 2, f"{env}: {sku} is not General Purpose with 2+ vCores"
+    assert value(s, pg, "backup_retention_days") == 30
+    assert pg.get("public_network_access_enabled") is False
+    assert pg.get("delegated_subnet_id") and pg.get("private_dns_zone_id")
+    auth = pg.child("authentication")
+    assert auth.get("active_directory_auth_enabled") is True and auth.get("password_auth_enabled") is False
+    assert pg.get("administrator_password") is None
+    params = locals_of("postgres")["parameters"]
+    assert params["require_secure_transport"] == "on" and params["ssl_min_protocol_version"] == "TLSv1.2"
+
+
+def test_production_postgres_is_zone_redundant_with_geo_backups() -> None:
+    s = stack("prod")
+    pg = only(s, "azurerm_postgresql_flexible_server")
+    assert value(s, pg, "geo_redundant_backup_enabled") is True
+    ha = pg.child("high_availability")
+    assert ha is not None and ha.get("mode") == "ZoneRedundant"
+    condition = ha.get("__for_each__")
+    assert condition == "${var.high_availability ? [1] : []}"
+    assert s.resolve("${var.high_availability}", pg) is True
+
+
+# -- Redis --------------------------------------------------------------------------------
+
+
+@ENVS
+def test_redis_is_managed_redis_tls_only_hourly_rdb_private(env: str) -> None:
+    s = stack(env)
+    assert not s.resources("azurerm_redis_cache"), "Azure Cache for Redis is retiring: use azurerm_managed_redis"
+    redis = only(s, "azurerm_managed_redis")
+    assert redis.get("public_network_access") == "Disabled"
+    db = redis.child("default_database")
+    assert db.get("client_protocol") == "Encrypted"
+    assert db.get("access_keys_authentication_enabled") is False
+    assert value(s, redis, "default_database", "persistence_redis_database_backup_frequency") == "1h"
+    pe = [p for p in s.resources("azurerm_private_endpoint")
+          if p.child("private_service_connection").get("subresource_names") == ["redisEnterprise"]]
+    assert len(pe) == 1
+
+
+# -- Key Vault ------------------------------------------------------------------------------
+
+
+@ENVS
+def test_key_vault_rbac_purge_protected_private_and_audited(env: str) -> None:
+    s = stack(env)
+    kv = only(s, "azurerm_key_vault")
+    assert kv.get("rbac_authorization_enabled") is True
+    assert kv.get("purge_protection_enabled") is True
+    assert kv.get("soft_delete_retention_days") >= 7
+    assert kv.get("public_network_access_enabled") is False
+    assert kv.child("network_acls").get("default_action") == "Deny"
+    assert any(p.child("private_service_connection").get("subresource_names") == ["vault"]
+               for p in s.resources("azurerm_private_endpoint"))
+    audit = [d for d in s.resources("azurerm_monitor_diagnostic_setting")
+             if d.get("target_resource_id") == "${azurerm_key_vault.main.id}"]
+    assert len(audit) == 1
+    assert "AuditEvent" in [log.get("category") for log in audit[0].children("enabled_log")]
+
+
+@ENVS
+def test_diagnostic_settings_for_web_app_postgres_redis_and_key_vault(env: str) -> None:
+    s = stack(env)
+    targets = {d.get("target_resource_id"): d for d in s.resources("azurerm_monitor_diagnostic_setting")}
+    for target in ("${azurerm_linux_web_app.api.id}", "${azurerm_postgresql_flexible_server.main.id}",
+                   "${azurerm_managed_redis.main.id}", "${azurerm_key_vault.main.id}"):
+        assert target in targets, f"no diagnostic setting for {target}"
+        assert targets[target].get("log_analytics_workspace_id") == "${var.log_analytics_workspace_id}"
+    appi = only(s, "azurerm_application_insights")
+    assert appi.get("workspace_id") == "${azurerm_log_analytics_workspace.main.id}"
+
+
+# -- DNS, email, Front Door ---------------------------------------------------------------
+
+
+@ENVS
+def test_dns_has_admin_api_and_the_email_records(env: str) -> None:
+    s = stack(env)
+    local = locals_of("dns_email")
+    assert local["spf"].startswith("v=spf1 ") and local["spf"].endswith(" -all")
+    assert "include:spf.protection.outlook.com" in local["spf"]
+    assert local["dkim"] == {
+        f"selector{i}-azurecomm-prod-net._domainkey": f"selector{i}-azurecomm-prod-net._domainkey.azurecomm.net"
+        for i in (1, 2)}
+    assert local["dmarc"].startswith("v=DMARC1;") and "rua=mailto:" in local["dmarc"]
+    txt = {r.get("name"): r for r in s.resources("azurerm_dns_txt_record")}
+    apex = [rec.get("value") for rec in txt["@"].children("record")]
+    assert apex == ["${local.acs.domain[0].value}", "${local.spf}"]  # verification from ACS, then SPF
+    assert local["acs"] == "${azurerm_email_communication_service_domain.main.verification_records[0]}"
+    assert [rec.get("value") for rec in txt["_dmarc"].children("record")] == ["${local.dmarc}"]
+    cnames = {r.get("name") for r in s.resources("azurerm_dns_cname_record")}
+    assert {"admin", "api"} <= cnames
+    assert next(r for r in s.resources("azurerm_dns_cname_record") if r.get("for_each")).get("for_each") == "${local.dkim}"
+
+
+@ENVS
+def test_acs_email_with_a_customer_managed_domain_linked(env: str) -> None:
+    s = stack(env)
+    only(s, "azurerm_communication_service")
+    only(s, "azurerm_email_communication_service")
+    assert only(s, "azurerm_email_communication_service_domain").get("domain_management") == "CustomerManaged"
+    link = only(s, "azurerm_communication_service_email_domain_association")
+    assert link.get("email_service_domain_id") == "${azurerm_email_communication_service_domain.main.id}"
+
+
+@ENVS
+def test_front_door_premium_with_waf_rate_limit_on_the_api_domain(env: str) -> None:
+    s = stack(env)
+    assert only(s, "azurerm_cdn_frontdoor_profile").get("sku_name") == "Premium_AzureFrontDoor"
+    waf = only(s, "azurerm_cdn_frontdoor_firewall_policy")
+    assert waf.get("sku_name") == "Premium_AzureFrontDoor" and waf.get("mode") == "Prevention"
+    assert waf.children("managed_rule"), "managed rules are why the profile is Premium"
+    limits = [r for r in waf.children("custom_rule") if r.get("type") == "RateLimitRule"]
+    assert len(limits) == 1 and limits[0].get("action") == "Block"
+    assert 0 < value(s, limits[0], "rate_limit_threshold") <= 1000
+    policy = only(s, "azurerm_cdn_frontdoor_security_policy")
+    fw = policy.child("security_policies").child("firewall")
+    assert fw.get("cdn_frontdoor_firewall_policy_id") == "${azurerm_cdn_frontdoor_firewall_policy.main.id}"
+    domain = only(s, "azurerm_cdn_frontdoor_custom_domain")
+    assert domain.get("host_name") == "api.${var.domain}"
+    assert domain.child("tls").get("certificate_type") == "ManagedCertificate"
+    assert domain.child("tls").get("minimum_version") == "TLS12"
+
+
+@ENVS
+def test_vnet_subnets_with_nsgs_and_private_dns_zones(env: str) -> None:
+    s = stack(env)
+    delegations = {sub.get("name"): sub.child("delegation").child("service_delegation").get("name")
+                   for sub in s.resources("azurerm_subnet") if sub.child("delegation")}
+    assert delegations == {"snet-app": "Microsoft.Web/serverFarms",
+                           "snet-postgres": "Microsoft.DBforPostgreSQL/flexibleServers"}
+    assert only(s, "azurerm_subnet_network_security_group_association").get("for_each") == "${local.subnets}"
+    zones = set(locals_of("network")["private_zones"].values())
+    assert zones == {"privatelink.postgres.database.azure.com", "privatelink.vaultcore.azure.net",
+                     "privatelink.redis.azure.net"}
+
+
+# -- Monitoring, budget -------------------------------------------------------------------
+
+
+@ENVS
+def test_alert_rules_use_the_platform_thresholds(env: str) -> None:
+    s = stack(env)
+    err = only(s, "azurerm_monitor_scheduled_query_rules_alert_v2")
+    crit = err.child("criteria")
+    assert crit.get("threshold") == 5 and crit.get("operator") == "GreaterThan"
+    assert err.get("window_duration") == "PT5M" and "success == false" in crit.get("query")
+    metric = {k: (v[2], v[3], v[4]) for k, v in locals_of("alerts")["metric_alerts"].items()}
+    assert metric == {"response-time": ("HttpResponseTime", "Average", 3),
+                      "cpu": ("CpuPercentage", "Average", 80), "memory": ("MemoryPercentage", "Average", 80)}
+    failed = s.resources("azurerm_monitor_activity_log_alert")
+    assert failed and all(a.child("criteria").get("statuses") == ["Failed"] for a in failed)
+    assert {a.child("criteria").get("operation_name") for a in failed} >= {"Microsoft.Web/sites/write"}
+
+
+@ENVS
+def test_action_group_mails_and_posts_to_teams_without_a_literal_url(env: str) -> None:
+    s = stack(env)
+    group = only(s, "azurerm_monitor_action_group")
+    assert group.child("email_receiver") is not None
+    hook = group.child("webhook_receiver")
+    assert hook.get("service_uri") == "${var.teams_webhook_url}"
+    variables = {b.labels[0]: b for b in parse_dir(ROOT / "envs" / env) if b.type == "variable"}
+    assert variables["teams_webhook_url"].get("sensitive") is True
+    assert "teams_webhook_url" not in tfvars(env)
+
+
+@ENVS
+def test_availability_test_on_health_with_certificate_lifetime_check(env: str) -> None:
+    s = stack(env)
+    test = only(s, "azurerm_application_insights_standard_web_test")
+    assert test.get("for_each")["api"] == "https://api.${var.domain}/health"
+    rules = test.child("validation_rules")
+    assert rules.get("ssl_check_enabled") is True and value(s, test, "validation_rules", "ssl_cert_remaining_lifetime") >= 7
+    assert any(a.child("application_insights_web_test_location_availability_criteria")
+               for a in s.resources("azurerm_monitor_metric_alert"))
+
+
+def test_workbook_is_deployed_with_the_dashboard_kql() -> None:
+    local = locals_of("alerts")
+    assert "dashboards/workbook.json" in local["workbook"]
+    assert "dashboards/queries/traffic.kql" in local["kql"]
+    assert "query = local.kql" in local["workbook_items"]
+    for key in ("workbook", "kql"):
+        rel = re.search(r"\$\{path\.module\}/([^\")]+)", local[key]).group(1)
+        assert (ROOT / "modules" / "alerts" / rel).resolve().is_file()
+
+
+@ENVS
+def test_budget_notifies_at_80_and_100_actual_and_100_forecast(env: str) -> None:
+    s = stack(env)
+    budget = only(s, "azurerm_consumption_budget_resource_group")
+    seen = {(n.get("threshold"), n.get("threshold_type")) for n in budget.children("notification")}
+    assert seen == {(80, "Actual"), (100, "Actual"), (100, "Forecasted")}
+    assert all(n.get("enabled") is True for n in budget.children("notification"))
+    assert value(s, budget, "amount") == tfvars(env)["monthly_budget"]
+
+
+def readme_costs() -> dict[str, tuple[int, int]]:
+    text = (ROOT / "README.md").read_text()
+    out = {}
+    for env in ENVIRONMENTS:
+        section = text.split(f"### {env}\n", 1)[1].split("###", 1)[0]
+        rows = re.findall(r"^\| (?!\*\*)(.+?) \| ([\d,]+) \|$", section, re.M)
+        total = int(re.search(r"\*\*total\*\* \| \*\*([\d,]+)\*\*", section).group(1).replace(",", ""))
+        budget = int(re.search(r"\*\*budget\*\*.*\| \*\*([\d,]+)\*\*", section).group(1).replace(",", ""))
+        assert sum(int(v.replace(",", "")) for _, v in rows) == total, f"{env}: the rows do not add up"
+        out[env] = (total, budget)
+    return out
+
+
+def test_budgets_are_derived_from_the_cost_table() -> None:
+    for env, (total, budget) in readme_costs().items():
+        assert budget == math.ceil(total * 1.2 / 50) * 50, env
+        assert tfvars(env)["monthly_budget"] == budget, f"{env}: terraform.tfvars disagrees with the README"
+
+
+@ENVS
+def test_outputs_give_augeoctl_its_environment(env: str) -> None:
+    out = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "output" and b.labels == ("augeoctl_environment",))
+    assert set(CONTRACT_KEYS) <= set(out.get("value"))
+
+
+# A literal assigned to a secret-sounding name. Names of things (lower-case words, dots and
+# dashes: a Key Vault secret name such as SESSION_SECRET_KEY = "session-secret-key", a state
+# key such as "augeo-prod.tfstate") are references, not values.
+LITERAL_SECRET = re.compile(r"^\s*(\w*(password|secret|token|key)\w*)\s*=\s*\"(?![a-z0-9.-]+\")[^\"$]{8,}\"",
+                            re.I | re.M)
+
+
+def test_no_literal_secrets_anywhere() -> None:
+    for path in sorted(Path(ROOT).rglob("*.tf*")):
+        if ".terraform" in path.parts:
+            continue
+        hits = [m.group(1) for m in LITERAL_SECRET.finditer(path.read_text())]
+        assert not hits, f"{path}: literal value for {hits}"
