@@ -10,8 +10,6 @@ provider "azurerm" {
   storage_use_azuread = true
 }
 
-data "azurerm_client_config" "current" {}
-
 locals {
   prefix = "augeo-${var.environment}"
   tags = {

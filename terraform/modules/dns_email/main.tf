@@ -7,11 +7,7 @@
 # fails the plan if ACS ever asks for anything else.
 
 locals {
-  spf = "v=spf1 include:spf.protection.outlook.com -all"
-  dkim = {
-    "selector1-azurecomm-prod-net._domainkey" = "selector1-azurecomm-prod-net._domainkey.azurecomm.net"
-    "selector2-azurecomm-prod-net._domainkey" = "selector2-azurecomm-prod-net._domainkey.azurecomm.net"
-  }
+  spf   = "v=spf1 include:spf.protection.outlook.com -all"
   dmarc = "v=DMARC1; p=reject; sp=reject; adkim=s; aspf=s; rua=mailto:${var.dmarc_rua}"
   acs   = azurerm_email_communication_service_domain.main.verification_records[0]
 }
@@ -66,13 +62,23 @@ resource "azurerm_dns_txt_record" "apex" {
   }
 }
 
-resource "azurerm_dns_cname_record" "dkim" {
-  for_each            = local.dkim
-  name                = each.key
+# The two DKIM CNAMEs, written out (not a for_each) so that a DNS audit reading this file
+# sees their names and targets.
+resource "azurerm_dns_cname_record" "dkim1" {
+  name                = "selector1-azurecomm-prod-net._domainkey"
   zone_name           = azurerm_dns_zone.main.name
   resource_group_name = var.resource_group_name
   ttl                 = 3600
-  record              = each.value
+  record              = "selector1-azurecomm-prod-net._domainkey.azurecomm.net"
+  tags                = var.tags
+}
+
+resource "azurerm_dns_cname_record" "dkim2" {
+  name                = "selector2-azurecomm-prod-net._domainkey"
+  zone_name           = azurerm_dns_zone.main.name
+  resource_group_name = var.resource_group_name
+  ttl                 = 3600
+  record              = "selector2-azurecomm-prod-net._domainkey.azurecomm.net"
   tags                = var.tags
 }
 
@@ -127,9 +133,11 @@ check "acs_records_match" {
 
   assert {
     condition = alltrue([
-      local.dkim[local.acs.dkim[0].name] == local.acs.dkim[0].value,
-      local.dkim[local.acs.dkim2[0].name] == local.acs.dkim2[0].value,
+      azurerm_dns_cname_record.dkim1.name == local.acs.dkim[0].name,
+      azurerm_dns_cname_record.dkim1.record == local.acs.dkim[0].value,
+      azurerm_dns_cname_record.dkim2.name == local.acs.dkim2[0].name,
+      azurerm_dns_cname_record.dkim2.record == local.acs.dkim2[0].value,
     ])
-    error_message = "ACS asks for different DKIM CNAMEs than the zone publishes: update local.dkim."
+    error_message = "ACS asks for different DKIM CNAMEs than the zone publishes: update the dkim1/dkim2 records."
   }
 }
