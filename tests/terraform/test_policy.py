@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
 
 from augeoctl.tfoutput import CONTRACT_KEYS
@@ -51,9 +50,14 @@ def locals_of(module: str) -> dict[str, Any]:
     return out
 
 
-def tfvars(env: str) -> dict[str, Any]:
-    raw = hcl2.loads((ROOT / "envs" / env / "terraform.tfvars").read_text())
-    return {k: (v[1:-1] if isinstance(v, str) and v.startswith('"') else v) for k, v in raw.items()}
+def inputs(env: str) -> dict[str, Any]:
+    """What envs/<env> passes to the platform module: that environment's values."""
+    call = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "module" and b.labels == ("platform",))
+    return call.attrs
+
+
+def platform_call(name: str) -> Block:
+    return next(b for b in parse_dir(ROOT / "modules" / "platform") if b.type == "module" and b.labels == (name,))
 
 
 # -- state, provider, tags ---------------------------------------------------------
@@ -78,7 +82,7 @@ def test_resource_group_carries_cost_tracking_tags(env: str) -> None:
     s = stack(env)
     rg = only(s, "azurerm_resource_group")
     assert rg.get("tags") == "${local.tags}"
-    tags = next(b for b in s.blocks if b.type == "locals").get("tags")
+    tags = locals_of("platform")["tags"]
     assert {"application", "environment", "cost-center", "owner"} <= set(tags)
 
 
@@ -147,8 +151,7 @@ def test_backend_admits_only_this_front_door_and_cors_only_the_admin_domain(env:
     assert len(rules) == 1 and rules[0].get("action") == "Allow"
     assert rules[0].get("service_tag") == "AzureFrontDoor.Backend"
     assert rules[0].child("headers").get("x_azure_fdid") == ["${var.front_door_id}"]
-    call = next(b for b in s.blocks if b.type == "module" and b.labels == ("app",))
-    assert call.get("front_door_id") == "${module.frontdoor.profile_guid}"
+    assert platform_call("app").get("front_door_id") == "${module.frontdoor.profile_guid}"
     assert site.child("cors").get("allowed_origins") == ["https://admin.${var.domain}"]
 
 
@@ -164,8 +167,7 @@ def test_app_settings_that_hold_secrets_are_key_vault_references() -> None:
         if SECRETISH.search(name):
             assert "@Microsoft.KeyVault(SecretUri=" in setting, f"{name} is not a Key Vault reference"
     assert "@Microsoft.KeyVault(SecretUri=" in locals_of("app")["kv_ref"]
-    call = next(b for b in stack("prod").blocks if b.type == "module" and b.labels == ("app",))
-    assert set(call.get("key_vault_secrets")) >= {"ACS_CONNECTION_STRING", "SESSION_SECRET_KEY"}
+    assert set(platform_call("app").get("key_vault_secrets")) >= {"ACS_CONNECTION_STRING", "SESSION_SECRET_KEY"}
 
 
 @ENVS
@@ -357,7 +359,9 @@ def test_action_group_mails_and_posts_to_teams_without_a_literal_url(env: str) -
     assert hook.get("service_uri") == "${var.teams_webhook_url}"
     variables = {b.labels[0]: b for b in parse_dir(ROOT / "envs" / env) if b.type == "variable"}
     assert variables["teams_webhook_url"].get("sensitive") is True
-    assert "teams_webhook_url" not in tfvars(env)
+    assert inputs(env)["teams_webhook_url"] == "${var.teams_webhook_url}"
+    tfvars = (ROOT / "envs" / env / "terraform.tfvars").read_text()
+    assert "teams_webhook_url" not in tfvars
 
 
 @ENVS
@@ -388,7 +392,7 @@ def test_budget_notifies_at_80_and_100_actual_and_100_forecast(env: str) -> None
     seen = {(n.get("threshold"), n.get("threshold_type")) for n in budget.children("notification")}
     assert seen == {(80, "Actual"), (100, "Actual"), (100, "Forecasted")}
     assert all(n.get("enabled") is True for n in budget.children("notification"))
-    assert value(s, budget, "amount") == tfvars(env)["monthly_budget"]
+    assert value(s, budget, "amount") == inputs(env)["monthly_budget"]
 
 
 def readme_costs() -> dict[str, tuple[int, int]]:
@@ -407,13 +411,16 @@ def readme_costs() -> dict[str, tuple[int, int]]:
 def test_budgets_are_derived_from_the_cost_table() -> None:
     for env, (total, budget) in readme_costs().items():
         assert budget == math.ceil(total * 1.2 / 50) * 50, env
-        assert tfvars(env)["monthly_budget"] == budget, f"{env}: terraform.tfvars disagrees with the README"
+        assert inputs(env)["monthly_budget"] == budget, f"{env}: envs/{env}/main.tf disagrees with the README"
 
 
 @ENVS
 def test_outputs_give_augeoctl_its_environment(env: str) -> None:
     out = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "output" and b.labels == ("augeoctl_environment",))
-    assert set(CONTRACT_KEYS) <= set(out.get("value"))
+    assert out.get("value") == "${module.platform.augeoctl_environment}"
+    inner = next(b for b in parse_dir(ROOT / "modules" / "platform")
+                 if b.type == "output" and b.labels == ("augeoctl_environment",))
+    assert set(CONTRACT_KEYS) <= set(inner.get("value"))
 
 
 # A literal assigned to a secret-sounding name. Names of things (lower-case words, dots and

@@ -10,160 +10,45 @@ provider "azurerm" {
   storage_use_azuread = true
 }
 
-locals {
-  prefix = "augeo-${var.environment}"
-  tags = {
-    application = "augeo"
-    environment = var.environment
-    cost-center = var.cost_center
-    owner       = var.owner
-    managed-by  = "terraform"
-  }
-}
+module "platform" {
+  source = "../../modules/platform"
 
-resource "azurerm_resource_group" "main" {
-  name     = "rg-${local.prefix}"
-  location = var.location
-  tags     = local.tags
-}
+  environment       = "staging"
+  subscription_id   = var.subscription_id
+  tenant_id         = var.tenant_id
+  teams_webhook_url = var.teams_webhook_url
 
-module "network" {
-  source              = "../../modules/network"
-  prefix              = local.prefix
-  location            = var.location
-  resource_group_name = azurerm_resource_group.main.name
-  address_space       = var.address_space
-  tags                = local.tags
-}
+  location                = "westeurope"
+  static_web_app_location = "westeurope"
+  domain                  = "staging.augeo.example"
+  cost_center             = "augeo-platform"
+  owner                   = "platform-team@augeo.example"
+  address_space           = "10.20.0.0/16"
+  log_retention_days      = 30
 
-module "observability" {
-  source              = "../../modules/observability"
-  prefix              = local.prefix
-  location            = var.location
-  resource_group_name = azurerm_resource_group.main.name
-  retention_days      = var.log_retention_days
-  tags                = local.tags
-}
+  app_plan_sku       = "S1"
+  app_zone_balancing = false
+  app_min_instances  = 1
+  app_max_instances  = 4
 
-module "keyvault" {
-  source                     = "../../modules/keyvault"
-  prefix                     = local.prefix
-  location                   = var.location
-  resource_group_name        = azurerm_resource_group.main.name
-  tenant_id                  = var.tenant_id
-  subnet_id                  = module.network.endpoints_subnet_id
-  private_dns_zone_id        = module.network.private_dns_zone_ids["vault"]
-  log_analytics_workspace_id = module.observability.workspace_id
-  tags                       = local.tags
-}
+  postgres_sku                   = "GP_Standard_D2ds_v5"
+  postgres_storage_mb            = 131072
+  postgres_backup_retention_days = 30
+  postgres_geo_redundant_backup  = false
+  postgres_high_availability     = false
+  postgres_admin_group_object_id = "00000000-0000-0000-0000-000000000000" # the DBA group
+  postgres_admin_group_name      = "augeo-staging-dba"
 
-module "postgres" {
-  source                     = "../../modules/postgres"
-  prefix                     = local.prefix
-  location                   = var.location
-  resource_group_name        = azurerm_resource_group.main.name
-  tenant_id                  = var.tenant_id
-  sku_name                   = var.postgres_sku
-  storage_mb                 = var.postgres_storage_mb
-  backup_retention_days      = var.postgres_backup_retention_days
-  geo_redundant_backup       = var.postgres_geo_redundant_backup
-  high_availability          = var.postgres_high_availability
-  subnet_id                  = module.network.postgres_subnet_id
-  private_dns_zone_id        = module.network.private_dns_zone_ids["postgres"]
-  admin_group_object_id      = var.postgres_admin_group_object_id
-  admin_group_name           = var.postgres_admin_group_name
-  database_name              = "augeo"
-  log_analytics_workspace_id = module.observability.workspace_id
-  tags                       = local.tags
-}
+  redis_sku               = "Balanced_B1"
+  redis_high_availability = false
 
-module "redis" {
-  source                     = "../../modules/redis"
-  prefix                     = local.prefix
-  location                   = var.location
-  resource_group_name        = azurerm_resource_group.main.name
-  sku_name                   = var.redis_sku
-  high_availability          = var.redis_high_availability
-  rdb_backup_frequency       = "1h"
-  subnet_id                  = module.network.endpoints_subnet_id
-  private_dns_zone_id        = module.network.private_dns_zone_ids["redis"]
-  log_analytics_workspace_id = module.observability.workspace_id
-  tags                       = local.tags
-}
+  rate_limit_per_minute = 600
+  acs_data_location     = "Europe"
+  dmarc_rua             = "dmarc-reports@augeo.example"
+  alert_email           = "oncall@augeo.example"
+  workbook_id           = "5d0e5f0a-1d7c-4c43-9a0e-2f7a4f0d2002"
 
-module "frontdoor" {
-  source                     = "../../modules/frontdoor"
-  prefix                     = local.prefix
-  resource_group_name        = azurerm_resource_group.main.name
-  domain                     = var.domain
-  dns_zone_id                = module.dns_email.zone_id
-  origin_hostname            = module.app.api_default_hostname
-  rate_limit_per_minute      = var.rate_limit_per_minute
-  log_analytics_workspace_id = module.observability.workspace_id
-  tags                       = local.tags
-}
-
-module "app" {
-  source                  = "../../modules/app"
-  prefix                  = local.prefix
-  environment             = var.environment
-  location                = var.location
-  static_web_app_location = var.static_web_app_location
-  resource_group_name     = azurerm_resource_group.main.name
-  domain                  = var.domain
-  plan_sku                = var.app_plan_sku
-  zone_balancing          = var.app_zone_balancing
-  min_instances           = var.app_min_instances
-  max_instances           = var.app_max_instances
-  app_subnet_id           = module.network.app_subnet_id
-  front_door_id           = module.frontdoor.profile_guid
-  key_vault_id            = module.keyvault.id
-  key_vault_uri           = module.keyvault.uri
-  key_vault_secrets = {
-    ACS_CONNECTION_STRING = "acs-connection-string"
-    SESSION_SECRET_KEY    = "session-secret-key"
-  }
-  postgres_fqdn              = module.postgres.fqdn
-  postgres_database          = module.postgres.database_name
-  redis_hostname             = module.redis.hostname
-  log_analytics_workspace_id = module.observability.workspace_id
-  tags                       = local.tags
-}
-
-module "dns_email" {
-  source               = "../../modules/dns_email"
-  prefix               = local.prefix
-  resource_group_name  = azurerm_resource_group.main.name
-  domain               = var.domain
-  data_location        = var.acs_data_location
-  dmarc_rua            = var.dmarc_rua
-  admin_target         = module.app.admin_default_hostname
-  api_target           = module.frontdoor.endpoint_hostname
-  api_validation_token = module.frontdoor.api_validation_token
-  tags                 = local.tags
-}
-
-module "alerts" {
-  source                     = "../../modules/alerts"
-  prefix                     = local.prefix
-  location                   = var.location
-  resource_group_name        = azurerm_resource_group.main.name
-  domain                     = var.domain
-  alert_email                = var.alert_email
-  teams_webhook_url          = var.teams_webhook_url
-  app_insights_id            = module.observability.app_insights_id
-  log_analytics_workspace_id = module.observability.workspace_id
-  web_app_id                 = module.app.api_id
-  plan_id                    = module.app.plan_id
-  workbook_id                = var.workbook_id
-  tags                       = local.tags
-}
-
-module "budget" {
-  source            = "../../modules/budget"
-  prefix            = local.prefix
-  resource_group_id = azurerm_resource_group.main.id
-  amount            = var.monthly_budget
-  start_date        = var.budget_start_date
-  contact_emails    = [var.alert_email]
+  # Derived in terraform/README.md ("Cost"): the monthly estimate x 1.2, rounded up to 50.
+  monthly_budget    = 850
+  budget_start_date = "2026-12-01T00:00:00Z"
 }

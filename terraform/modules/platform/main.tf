@@ -1,0 +1,159 @@
+# The whole platform of one environment; envs/<env> call it with that environment's values.
+
+locals {
+  prefix = "augeo-${var.environment}"
+  tags = {
+    application = "augeo"
+    environment = var.environment
+    cost-center = var.cost_center
+    owner       = var.owner
+    managed-by  = "terraform"
+  }
+}
+
+resource "azurerm_resource_group" "main" {
+  name     = "rg-${local.prefix}"
+  location = var.location
+  tags     = local.tags
+}
+
+module "network" {
+  source              = "../network"
+  prefix              = local.prefix
+  location            = var.location
+  resource_group_name = azurerm_resource_group.main.name
+  address_space       = var.address_space
+  tags                = local.tags
+}
+
+module "observability" {
+  source              = "../observability"
+  prefix              = local.prefix
+  location            = var.location
+  resource_group_name = azurerm_resource_group.main.name
+  retention_days      = var.log_retention_days
+  tags                = local.tags
+}
+
+module "keyvault" {
+  source                     = "../keyvault"
+  prefix                     = local.prefix
+  location                   = var.location
+  resource_group_name        = azurerm_resource_group.main.name
+  tenant_id                  = var.tenant_id
+  subnet_id                  = module.network.endpoints_subnet_id
+  private_dns_zone_id        = module.network.private_dns_zone_ids["vault"]
+  log_analytics_workspace_id = module.observability.workspace_id
+  tags                       = local.tags
+}
+
+module "postgres" {
+  source                     = "../postgres"
+  prefix                     = local.prefix
+  location                   = var.location
+  resource_group_name        = azurerm_resource_group.main.name
+  tenant_id                  = var.tenant_id
+  sku_name                   = var.postgres_sku
+  storage_mb                 = var.postgres_storage_mb
+  backup_retention_days      = var.postgres_backup_retention_days
+  geo_redundant_backup       = var.postgres_geo_redundant_backup
+  high_availability          = var.postgres_high_availability
+  subnet_id                  = module.network.postgres_subnet_id
+  private_dns_zone_id        = module.network.private_dns_zone_ids["postgres"]
+  admin_group_object_id      = var.postgres_admin_group_object_id
+  admin_group_name           = var.postgres_admin_group_name
+  database_name              = "augeo"
+  log_analytics_workspace_id = module.observability.workspace_id
+  tags                       = local.tags
+}
+
+module "redis" {
+  source                     = "../redis"
+  prefix                     = local.prefix
+  location                   = var.location
+  resource_group_name        = azurerm_resource_group.main.name
+  sku_name                   = var.redis_sku
+  high_availability          = var.redis_high_availability
+  rdb_backup_frequency       = "1h"
+  subnet_id                  = module.network.endpoints_subnet_id
+  private_dns_zone_id        = module.network.private_dns_zone_ids["redis"]
+  log_analytics_workspace_id = module.observability.workspace_id
+  tags                       = local.tags
+}
+
+module "frontdoor" {
+  source                     = "../frontdoor"
+  prefix                     = local.prefix
+  resource_group_name        = azurerm_resource_group.main.name
+  domain                     = var.domain
+  dns_zone_id                = module.dns_email.zone_id
+  origin_hostname            = module.app.api_default_hostname
+  rate_limit_per_minute      = var.rate_limit_per_minute
+  log_analytics_workspace_id = module.observability.workspace_id
+  tags                       = local.tags
+}
+
+module "app" {
+  source                  = "../app"
+  prefix                  = local.prefix
+  environment             = var.environment
+  location                = var.location
+  static_web_app_location = var.static_web_app_location
+  resource_group_name     = azurerm_resource_group.main.name
+  domain                  = var.domain
+  plan_sku                = var.app_plan_sku
+  zone_balancing          = var.app_zone_balancing
+  min_instances           = var.app_min_instances
+  max_instances           = var.app_max_instances
+  app_subnet_id           = module.network.app_subnet_id
+  front_door_id           = module.frontdoor.profile_guid
+  key_vault_id            = module.keyvault.id
+  key_vault_uri           = module.keyvault.uri
+  key_vault_secrets = {
+    ACS_CONNECTION_STRING = "acs-connection-string"
+    SESSION_SECRET_KEY    = "session-secret-key"
+  }
+  postgres_fqdn              = module.postgres.fqdn
+  postgres_database          = module.postgres.database_name
+  redis_hostname             = module.redis.hostname
+  log_analytics_workspace_id = module.observability.workspace_id
+  tags                       = local.tags
+}
+
+module "dns_email" {
+  source               = "../dns_email"
+  prefix               = local.prefix
+  resource_group_name  = azurerm_resource_group.main.name
+  domain               = var.domain
+  data_location        = var.acs_data_location
+  dmarc_rua            = var.dmarc_rua
+  admin_target         = module.app.admin_default_hostname
+  api_target           = module.frontdoor.endpoint_hostname
+  api_validation_token = module.frontdoor.api_validation_token
+  tags                 = local.tags
+}
+
+module "alerts" {
+  source                     = "../alerts"
+  prefix                     = local.prefix
+  location                   = var.location
+  resource_group_name        = azurerm_resource_group.main.name
+  domain                     = var.domain
+  alert_email                = var.alert_email
+  teams_webhook_url          = var.teams_webhook_url
+  app_insights_id            = module.observability.app_insights_id
+  log_analytics_workspace_id = module.observability.workspace_id
+  web_app_id                 = module.app.api_id
+  plan_id                    = module.app.plan_id
+  workbook_id                = var.workbook_id
+  tags                       = local.tags
+}
+
+module "budget" {
+  source            = "../budget"
+  prefix            = local.prefix
+  resource_group_id = azurerm_resource_group.main.id
+  amount            = var.monthly_budget
+  start_date        = var.budget_start_date
+  contact_emails    = [var.alert_email]
+}
