@@ -345,9 +345,11 @@ def test_alert_rules_use_the_platform_thresholds(env: str) -> None:
     metric = {k: (v[2], v[3], v[4]) for k, v in locals_of("alerts")["metric_alerts"].items()}
     assert metric == {"response-time": ("HttpResponseTime", "Average", 3),
                       "cpu": ("CpuPercentage", "Average", 80), "memory": ("MemoryPercentage", "Average", 80)}
-    failed = s.resources("azurerm_monitor_activity_log_alert")
-    assert failed and all(a.child("criteria").get("statuses") == ["Failed"] for a in failed)
-    assert {a.child("criteria").get("operation_name") for a in failed} >= {"Microsoft.Web/sites/write"}
+    failed = only(s, "azurerm_monitor_activity_log_alert")
+    assert failed.child("criteria").get("statuses") == ["Failed"]
+    assert failed.child("criteria").get("operation_name") == "${each.value}"
+    assert set(failed.get("for_each").values()) == {"Microsoft.Web/sites/write",
+                                                    "Microsoft.Web/sites/slots/slotsswap/action"}
 
 
 @ENVS

@@ -88,40 +88,24 @@ resource "azurerm_monitor_metric_alert" "metric" {
   }
 }
 
-# A failed deployment: any failed write, slot swap or deployment on the web app.
+# A failed deployment: a failed site write (deployment, configuration) or slot swap.
 resource "azurerm_monitor_activity_log_alert" "failed_deployment" {
-  name                = "alert-${var.prefix}-failed-deployment"
+  for_each = {
+    app-write = "Microsoft.Web/sites/write"
+    slot-swap = "Microsoft.Web/sites/slots/slotsswap/action"
+  }
+  name                = "alert-${var.prefix}-failed-${each.key}"
   location            = "global"
   resource_group_name = var.resource_group_name
   scopes              = [var.web_app_id]
-  description         = "A deployment, slot swap or configuration change of the API failed."
+  description         = "An operation of the API failed: ${each.value}."
   tags                = var.tags
 
   criteria {
     category       = "Administrative"
     resource_id    = var.web_app_id
     statuses       = ["Failed"]
-    operation_name = "Microsoft.Web/sites/slots/slotsswap/action"
-  }
-
-  action {
-    action_group_id = azurerm_monitor_action_group.oncall.id
-  }
-}
-
-resource "azurerm_monitor_activity_log_alert" "failed_write" {
-  name                = "alert-${var.prefix}-failed-app-write"
-  location            = "global"
-  resource_group_name = var.resource_group_name
-  scopes              = [var.web_app_id]
-  description         = "A deployment (site write) of the API failed."
-  tags                = var.tags
-
-  criteria {
-    category       = "Administrative"
-    resource_id    = var.web_app_id
-    statuses       = ["Failed"]
-    operation_name = "Microsoft.Web/sites/write"
+    operation_name = each.value
   }
 
   action {
