@@ -1,8 +1,12 @@
-"""Sessions: `nox -s drill` (the main job), `nox -s tests`, `nox -s lint`, `nox -s terraform`;
-slow ones on demand.
+"""Sessions: `nox -s drill` (the main job), `nox -s tests`, `nox -s unit`, `nox -s integration`,
+`nox -s lint`, `nox -s terraform`; slow ones on demand (`nox -l` lists them).
 
 Sessions install what the machine lacks, Debian packages included (PostgreSQL server,
 redis-server, Knot DNS), when run as root or with sudo.
+
+Run as a script (`python3 noxfile.py -s drill`) on a machine without nox, this file first
+installs nox into a virtualenv of its own and puts `nox` on the PATH, so that it works
+where the system Python is externally managed (PEP 668, as on Debian 12), then runs nox.
 """
 
 from __future__ import annotations
@@ -11,9 +15,54 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-import nox
+NOX_REQUIREMENT = "nox>=2024.4.15"
+
+
+def _bootstrap_nox() -> None:
+    """Make `nox` available on the PATH, then run it on this file with our arguments."""
+    found = shutil.which("nox")
+    if found is None:
+        home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        venv = home / "augeoctl" / "nox-venv"
+        if not (venv / "bin" / "nox").exists():
+            print(f"noxfile.py: installing nox into {venv}", file=sys.stderr)
+            if subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)]).returncode != 0:
+                _install_debian_venv()
+                subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", NOX_REQUIREMENT],
+                           check=True)
+        found = str(venv / "bin" / "nox")
+        bindir = Path("/usr/local/bin") if os.geteuid() == 0 else Path.home() / ".local" / "bin"
+        bindir.mkdir(parents=True, exist_ok=True)
+        link = bindir / "nox"
+        if not link.exists():
+            link.symlink_to(found)
+            print(f"noxfile.py: linked {link} -> {found}", file=sys.stderr)
+        if shutil.which("nox") is None:
+            print(f"noxfile.py: add {bindir} to your PATH to run `nox` directly", file=sys.stderr)
+    os.execv(found, [found, "-f", os.path.abspath(__file__), *sys.argv[1:]])
+
+
+def _install_debian_venv() -> None:
+    """Debian splits `venv` (ensurepip) into the python3-venv package."""
+    if not shutil.which("apt-get"):
+        sys.exit("noxfile.py: this Python cannot create a virtualenv; install its venv module")
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}-venv"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    print(f"noxfile.py: installing {version} (Debian)", file=sys.stderr)
+    subprocess.run([*prefix, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", version],
+                   check=True, env=env)
+
+
+if __name__ == "__main__":
+    _bootstrap_nox()
+
+import nox  # noqa: E402 (after the bootstrap above, which runs before nox is installed)
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -81,13 +130,32 @@ def checkov(session: nox.Session) -> str:
     return str(exe)
 
 
+def pytest(session: nox.Session, *args: str, checkov_for_tests: bool = False) -> None:
+    env = {"AUGEO_CHECKOV": checkov(session)} if checkov_for_tests else {}
+    session.run("pytest", *args, *(session.posargs or ["-q"]), env=env)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The full test suite against real PostgreSQL, Redis and DNS servers on loopback."""
+    """The whole suite: unit tests, then integration tests against real servers on loopback."""
     ensure_system_packages(session)
     install_project(session, "test")
-    env = {"AUGEO_CHECKOV": checkov(session)}
-    session.run("pytest", *(session.posargs or ["-q"]), env=env)
+    pytest(session, checkov_for_tests=True)
+
+
+@nox.session
+def unit(session: nox.Session) -> None:
+    """Pure logic, the CLI through click's CliRunner and the fake ARM: no servers, in seconds."""
+    install_project(session, "test")
+    pytest(session, "-m", "not integration")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """The tests that start real PostgreSQL, Redis, Knot DNS and the reference service."""
+    ensure_system_packages(session)
+    install_project(session, "test")
+    pytest(session, "-m", "integration")
 
 
 @nox.session
@@ -144,29 +212,34 @@ BENCHES = sorted(p.stem.removeprefix("bench_") for p in Path("tests/bench").glob
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Every benchmark in tests/bench, side by side (slow); `-- restore drill` picks some."""
+    """Every benchmark in tests/bench side by side (slow); `-- restore dns` picks some,
+    `-- restore --rounds 1` passes options to the one named."""
     ensure_system_packages(session, {"pgbackrest": "pgbackrest"})
     install_project(session, "test")
     session.install("checkdmarc>=6.0")
-    wanted = [a for a in session.posargs if a != "--only"] or BENCHES  # `-- restore` or `-- --only restore`
-    for name in wanted:
-        if name not in BENCHES:
-            session.error(f"no benchmark {name!r}; choose from {', '.join(BENCHES)}")
-        session.run("python", f"tests/bench/bench_{name}.py")
+    names: list[str] = []
+    options: list[str] = []
+    for arg in session.posargs:
+        if options or arg.startswith("-"):
+            options.append(arg)
+        elif arg in BENCHES:
+            names.append(arg)
+        else:
+            session.error(f"no benchmark {arg!r}; choose from {', '.join(BENCHES)}")
+    if options and len(names) != 1:
+        session.error("options after `--` go to one benchmark: `nox -s bench -- restore --rounds 1`")
+    for name in names or BENCHES:
+        session.run("python", f"tests/bench/bench_{name}.py", *options)
 
 
-@nox.session
-def bench_dns(session: nox.Session) -> None:
-    """DNS audit benchmark: augeoctl vs checkdmarc against Knot behind a 50 ms/query forwarder."""
-    ensure_system_packages(session, {"knot": "knotd"})
+@nox.session(name="provider-docs")
+def provider_docs(session: nox.Session) -> None:
+    """Re-extract tests/terraform/data from an azurerm clone and check it: `-- CLONE [--tag v5.2.0]`."""
+    if not session.posargs:
+        session.error("give the path of a clone of hashicorp/terraform-provider-azurerm: "
+                      "nox -s provider-docs -- CLONE [--tag v5.2.0]")
+    clone, *rest = session.posargs
     install_project(session, "test")
-    session.install("checkdmarc>=6.0")
-    session.run("python", "tests/bench/bench_dns.py", *session.posargs)
-
-
-@nox.session
-def bench_restore(session: nox.Session) -> None:
-    """Restore benchmark: augeoctl vs pgBackRest vs cp + PostgreSQL replay (`-- --rounds 1`)."""
-    ensure_system_packages(session, {"pgbackrest": "pgbackrest"})
-    install_project(session, "test")
-    session.run("python", "tests/bench/bench_restore.py", *session.posargs)
+    session.run("python", "tests/terraform/provider_docs.py", "--repo", clone, *(rest or ["--tag", "v5.2.0"]),
+                "--from-terraform", "terraform")
+    session.run("pytest", "-q", "tests/terraform/test_provider_docs.py", env={"AUGEO_AZURERM_REPO": clone})

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 def make_home(prefix: str = "augeo-test-") -> Path:
@@ -23,6 +22,31 @@ def make_home(prefix: str = "augeo-test-") -> Path:
     home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     os.chmod(home, 0o755)
     return home
+
+
+def wait_gone(pid: int, timeout: float = 60.0) -> None:
+    """Wait until process ``pid`` has exited (gone, or a zombie awaiting its parent)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} still runs after {timeout} s")
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "the expected state"):
+    """Poll ``predicate`` until it returns something true; that value is returned."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 class RunResult:

@@ -25,10 +25,11 @@ def _text(r: dict[str, Any]) -> str:
     t = r["totals"]
     where = {"standalone": "1 process", "local": f"{r['workers']} local workers",
              "master": f"{r['workers']} remote workers"}[r["mode"]]
-    cpu = "-" if r["generator_cpu_max"] is None else f"{r['generator_cpu_max']:g}%"
+    cpu = r.get("generator_basis") or "busiest local Locust process: " + (
+        "not sampled" if r["generator_cpu_max"] is None else f"{r['generator_cpu_max']:g}% of a core")
     lines = [f"load test {r['profile']} against {r['host']}: {r['verdict']}",
              f"{t.get('requests', 0)} requests, {t.get('failures', 0)} failures, {t.get('rps', 0):.1f} req/s; "
-             f"generator: {where}, busiest local Locust process at {cpu} of a core", "",
+             f"generator: {where}; {cpu}", "",
              table(rows, ["SCOPE", "GATE", "THRESHOLD", "MEASURED", "RESULT"]), "",
              f"results: {r['results_dir']} (report.html, locust_stats.csv, summary.json)"]
     if r["generator_saturated"]:

@@ -119,7 +119,7 @@ def postgres_source(dsn: str, exposure: Callable[[], tuple[datetime | None, date
 
 def compute_source(pids: Callable[[], dict[str, int | None]]) -> Source:
     """CPU (share of one core since the previous poll) and memory of each process tree."""
-    from augeoctl.loadtest.run import CpuSampler
+    from augeoctl.local.cpu import CpuSampler
 
     samplers: dict[str, CpuSampler] = {}
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

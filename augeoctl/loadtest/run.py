@@ -22,22 +22,24 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from augeoctl.errors import DependencyError, OperationFailed, UsageError
 from augeoctl.loadtest.gates import GateResult, Profile, evaluate, read_stats
+from augeoctl.loadtest.generator import (  # noqa: F401 (SATURATED: part of this module's face)
+    SATURATED,
+    WINDOW,
+    GeneratorHealth,
+    judge_generator,
+    steady_phase,
+)
+from augeoctl.local.cpu import CpuSampler
 from augeoctl.progress import Reporter
 
-SATURATED = 90.0  # % of one core: Locust's own warning level; latencies are then suspect
 WORKER_WAIT = 120  # seconds a master waits for its remote workers before giving up
-
-# What Locust logs when a process goes over its CPU warning level (locust/runners.py):
-# a standalone process or a local worker, and the master about its (remote) workers.
-_CPU_WARNINGS = ("CPU usage above", "exceeded cpu threshold", "CPU usage threshold was exceeded",
-                 "CPU usage was too high")
 _GAVE_UP = "Gave up waiting for workers to connect"
 
 
@@ -89,31 +91,6 @@ class Topology:
 
 
 @dataclass(frozen=True)
-class GeneratorHealth:
-    """Whether the load generator kept up: no process over ``SATURATED`` % of a core."""
-
-    cpu_max: float | None  # busiest local Locust process, % of one core
-    saturated: bool
-    reasons: tuple[str, ...] = field(default_factory=tuple)
-
-
-def judge_generator(peaks: dict[int, float], log_text: str, threshold: float = SATURATED) -> GeneratorHealth:
-    """Pure verdict on the generator from per-process CPU peaks and Locust's own log.
-
-    Locust's own warnings cover the workers this machine cannot sample (remote workers
-    report their CPU to the master, which logs it).
-    """
-    reasons = [f"Locust process {pid} reached {pct:.0f}% of a core" for pid, pct in sorted(peaks.items())
-               if pct >= threshold]
-    for line in log_text.splitlines():
-        if any(w in line for w in _CPU_WARNINGS):
-            reasons.append("Locust: " + line.split("] ", 1)[-1].split(" See https://")[0].strip())
-            break
-    cpu_max = round(max(peaks.values()), 1) if peaks else None
-    return GeneratorHealth(cpu_max, bool(reasons), tuple(reasons))
-
-
-@dataclass(frozen=True)
 class RunResult:
     profile: str
     host: str
@@ -122,11 +99,13 @@ class RunResult:
     mode: str
     workers: int
     gates: tuple[GateResult, ...]
-    generator_cpu_max: float | None
+    generator_cpu_max: float | None  # busiest process over the steady phase's windows
     generator_saturated: bool
     generator_notes: tuple[str, ...]
     results_dir: str
     totals: dict[str, Any]
+    generator_cpu_peak: float | None = None  # highest figure between two samples, start-up included
+    generator_basis: str = ""  # how generator_cpu_max was measured
 
     @property
     def verdict(self) -> str:
@@ -157,51 +136,18 @@ def check_reachable(host: str) -> None:
                               hint="start it (`augeoctl sandbox up`) or pass --host") from None
 
 
-class CpuSampler:
-    """CPU of a process tree sampled from /proc: each process's peak share of one core."""
-
-    def __init__(self, root_pid: int) -> None:
-        self.root = root_pid
-        self.last: dict[int, tuple[float, int]] = {}
-        self.peaks: dict[int, float] = {}
-        self.max_percent = 0.0  # the busiest process's peak (callers may reset it between polls)
-        self.ticks = float(os.sysconf("SC_CLK_TCK"))
-
-    def _tree(self) -> list[int]:
-        pids: list[int] = [self.root]
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as fh:
-                        ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-                    children.setdefault(ppid, []).append(int(entry))
-                except (OSError, ValueError, IndexError):
-                    continue
-        i = 0
-        while i < len(pids):
-            pids.extend(children.get(pids[i], []))
-            i += 1
-        return pids
-
-    def sample(self) -> None:
-        now = time.monotonic()
-        for pid in self._tree():
-            try:
-                with open(f"/proc/{pid}/stat") as fh:
-                    f = fh.read().rsplit(")", 1)[1].split()
-                used = int(f[11]) + int(f[12])  # utime + stime, clock ticks
-            except (OSError, ValueError, IndexError):
-                continue
-            if pid not in self.last:
-                self.last[pid] = (now, used)
-                continue
-            t0, u0 = self.last[pid]
-            if now - t0 >= 0.5:  # shorter intervals are clock-tick noise
-                pct = 100.0 * (used - u0) / self.ticks / (now - t0)
-                self.peaks[pid] = max(self.peaks.get(pid, 0.0), pct)
-                self.max_percent = max(self.max_percent, pct)
-                self.last[pid] = (now, used)
+def judge_run(sampler: CpuSampler, log_text: str, profile: Profile, topology: Topology) -> GeneratorHealth:
+    """The generator's verdict over the run's steady phase, as Locust's log dates it; when the
+    log does not, from the end of the ramp-up (plus one window of grace) to the last sample."""
+    first = min((p[0][0] for p in sampler.series.values() if p), default=None)
+    last = max((p[-1][0] for p in sampler.series.values() if p), default=None)
+    start, end = steady_phase(log_text)
+    steady = None
+    if first is not None and last is not None:
+        ramp = profile.users / profile.spawn_rate
+        steady = (start if start is not None else first + ramp + WINDOW,
+                  end if end is not None else last)
+    return judge_generator(sampler.series, log_text, steady, remote_workers=topology.mode == "master")
 
 
 def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, reporter: Reporter,
@@ -255,13 +201,13 @@ def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, report
         raise OperationFailed(f"Locust failed (exit {proc.returncode}): {log_text[-800:]}",
                               hint=f"full log: {log}")
     stats = read_stats(stats_csv)
-    health = judge_generator(sampler.peaks, log_text)
+    health = judge_run(sampler, log_text, profile, topology)
     agg = stats.get("Aggregated")
     result = RunResult(
         profile=profile.name, host=host, started_at=started, seconds=round(seconds, 1), mode=topology.mode,
         workers=topology.workers, gates=tuple(evaluate(profile, stats)), generator_cpu_max=health.cpu_max,
         generator_saturated=health.saturated, generator_notes=health.reasons, results_dir=str(results_dir),
-        totals=asdict(agg) if agg else {},
+        totals=asdict(agg) if agg else {}, generator_cpu_peak=health.cpu_peak, generator_basis=health.basis,
     )
     (results_dir / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     return result

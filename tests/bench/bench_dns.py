@@ -9,7 +9,7 @@ tools start with cold caches each round. Printed: median wall time and DNS queri
 - the whole augeoctl audit (SPF, DMARC, DKIM for the ACS selectors, MX, ACS) against
   the same checkdmarc SPF+DMARC run, to show what the extra checks cost.
 
-Run: ``nox -s bench_dns`` (or ``python tests/bench/bench_dns.py --rounds 5``).
+Run: ``nox -s bench -- dns`` (or ``python tests/bench/bench_dns.py --rounds 5``).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main() -> int:
         import checkdmarc.utils
         import dns.nameserver
     except ImportError:
-        print("checkdmarc is not installed: run `nox -s bench_dns`", file=sys.stderr)
+        print("checkdmarc is not installed: run `nox -s bench -- dns`", file=sys.stderr)
         return 2
     folder = Path(tempfile.mkdtemp(prefix="augeo-bench-dns-"))
     knot = KnotServer(folder, bench_zones()).start(DOMAIN)

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from augeoctl.loadtest.run import CpuSampler  # noqa: E402
+from augeoctl.local.cpu import CpuSampler  # noqa: E402
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ def boom() -> PanelData:
     raise ConnectionError("source unreachable")
 
 
-async def settle(pilot, app: Dashboard, until, timeout: float = 10.0) -> None:
+async def settle(pilot, app: Dashboard, until, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         await pilot.pause(0.05)
@@ -76,7 +76,7 @@ def test_redis_panel_goes_down_and_comes_back_while_others_keep_updating() -> No
             await settle(pilot, app, lambda: panels(app)["PostgreSQL"].updated != pg_before)
             assert panels(app)["PostgreSQL"].state == "ok"
             handle.up()  # Redis restarts on its port
-            await settle(pilot, app, lambda: panels(app)["Redis"].state == "ok", timeout=20)
+            await settle(pilot, app, lambda: panels(app)["Redis"].state == "ok")
             await pilot.press("q")
 
     try:

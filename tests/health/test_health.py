@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from augeoctl.health import Endpoint, Snapshot, Thresholds, evaluate
-from tests.conftest import SandboxHandle, make_home, run_cli
+from tests.conftest import SandboxHandle, make_home, run_cli, wait_gone
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -76,8 +75,9 @@ def test_health_exit_codes_on_a_real_sandbox() -> None:
         ok = run_cli("health", "-o", "json", home=home)
         assert ok.returncode == 0, ok
         assert ok.json()["healthy"] is True
-        os.kill(handle.sandbox.status().redis.pid, signal.SIGKILL)
-        time.sleep(0.3)
+        redis_pid = handle.sandbox.status().redis.pid
+        os.kill(redis_pid, signal.SIGKILL)
+        wait_gone(redis_pid)
         bad = run_cli("health", home=home)
         assert bad.returncode == 4, bad
         assert "FAIL redis" in bad.stdout and "not ready: redis" in bad.stdout

@@ -219,7 +219,7 @@ def test_dashboard_panels_on_azure(platform: Platform, tmp_path: Path) -> None:
     async def run() -> None:
         app = Dashboard(sources, interval=1.0)
         async with app.run_test(size=(160, 60)) as pilot:
-            deadline = asyncio.get_running_loop().time() + 20
+            deadline = asyncio.get_running_loop().time() + 60
             while any(p.state == "waiting" for p in app.query(Panel)):
                 assert asyncio.get_running_loop().time() < deadline, "panels never answered"
                 await pilot.pause(0.1)

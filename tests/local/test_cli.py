@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from augeoctl.cli import cli
-from tests.conftest import make_home, run_cli
+from tests.conftest import make_home, run_cli, wait_gone
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -124,7 +123,7 @@ def test_sandbox_lifecycle_and_autostart() -> None:
 
         # A crashed server is reported, not hidden.
         os.kill(st["redis"]["pid"], signal.SIGKILL)
-        time.sleep(0.3)
+        wait_gone(st["redis"]["pid"])
         status = run_cli("sandbox", "status", "-o", "json", home=home)
         assert status.returncode == 4, status
         assert status.json()["redis"]["state"] == "crashed"

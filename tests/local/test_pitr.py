@@ -45,6 +45,15 @@ class Writer(threading.Thread):
         except BaseException as exc:  # pragma: no cover - reported by the test
             self.error = exc
 
+    def advance(self, rows: int, timeout: float = 120.0) -> None:
+        """Wait until the writer has committed ``rows`` more rows (not a fixed sleep)."""
+        goal = self.seq + rows
+        deadline = time.monotonic() + timeout
+        while self.seq < goal:
+            assert self.error is None, self.error
+            assert time.monotonic() < deadline, f"the writer committed {self.seq} of {goal} rows"
+            time.sleep(0.01)
+
     def stop(self) -> None:
         self.stop_event.set()
         self.join(10)
@@ -90,19 +99,18 @@ def history(sandbox: SandboxHandle) -> dict:
     sandbox.sql("CREATE TABLE pitr_rows (seq int PRIMARY KEY, pad text)")
     writer = Writer(sandbox.dsn)
     writer.start()
-    time.sleep(0.6)
+    writer.advance(60)
     b1 = _backup(sandbox.home)
-    time.sleep(0.6)
+    writer.advance(60)
     seg_a = sandbox.switch_wal_and_wait()
-    time.sleep(0.4)
+    writer.advance(40)
     # Push some WAL so later commits land several segments on.
     sandbox.sql("CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 60000) g")
     seg_b = sandbox.switch_wal_and_wait()
-    time.sleep(0.5)
+    writer.advance(50)
     b2 = _backup(sandbox.home)
-    time.sleep(0.6)
+    writer.advance(60)
     writer.stop()
-    time.sleep(0.05)
     sandbox.switch_wal_and_wait()
     commits = _commits(sandbox)
     assert len(commits) > 100

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import urllib.error
 import urllib.request
 
@@ -14,7 +13,7 @@ import pytest
 from augeoctl.local import tools
 from augeoctl.service import runner
 from augeoctl.service.stats import Recorder, Sample, percentile, summarize
-from tests.conftest import SandboxHandle, make_home
+from tests.conftest import SandboxHandle, make_home, wait_for, wait_gone
 
 
 def get(url: str) -> tuple[int, dict, dict]:
@@ -100,16 +99,14 @@ def test_readiness_turns_503_fast_when_redis_dies_and_recovers() -> None:
         url = handle.sandbox.app_url()
         redis_pid = handle.sandbox.status().redis.pid
         os.kill(redis_pid, signal.SIGKILL)
-        time.sleep(0.2)
-        status, body, _ = get(url + "/health/ready")
-        assert status == 503 and body["status"] == "not-ready"
+        wait_gone(redis_pid)
+        status, body, _ = wait_for(lambda: (r := get(url + "/health/ready"))[0] == 503 and r,
+                                   what="/health/ready answering 503")
+        assert body["status"] == "not-ready"
         assert body["checks"]["redis"]["ok"] is False and body["checks"]["postgres"]["ok"] is True
         assert get(url + "/health")[0] == 200  # the process itself is up
         handle.up()  # restarts Redis
-        deadline = time.monotonic() + 10
-        while get(url + "/health/ready")[0] != 200 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert get(url + "/health/ready")[0] == 200
+        wait_for(lambda: get(url + "/health/ready")[0] == 200, what="/health/ready answering 200")
     finally:
         handle.down()
 

@@ -1,0 +1,81 @@
+"""CPU use of a local process tree, sampled from /proc.
+
+Each process's cumulative CPU time (utime + stime) is recorded at every sample, so that a
+caller can judge sustained use over windows of its choosing (the load generator's
+verdict) as well as the busiest recent interval (the dashboard).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+MIN_INTERVAL = 0.5  # seconds: shorter intervals are clock-tick noise
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every descendant alive now."""
+    children = _children_map()
+    pids = [root]
+    i = 0
+    while i < len(pids):
+        pids.extend(children.get(pids[i], []))
+        i += 1
+    return pids
+
+
+def cpu_seconds(pid: int, ticks: float) -> float | None:
+    """Cumulative CPU time of one process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            f = fh.read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / ticks
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class CpuSampler:
+    """CPU of a process tree: a series of ``(time, cumulative CPU seconds)`` per process.
+
+    ``max_percent`` is the busiest process's share of one core over any interval since the
+    caller last reset it (the dashboard resets it at every refresh); ``series`` keeps
+    every sample for judging sustained use afterwards.
+    """
+
+    def __init__(self, root_pid: int, clock: Callable[[], float] = time.time) -> None:
+        self.root = root_pid
+        self.clock = clock
+        self.series: dict[int, list[tuple[float, float]]] = {}
+        self.peaks: dict[int, float] = {}
+        self.max_percent = 0.0
+        self.ticks = float(os.sysconf("SC_CLK_TCK"))
+
+    def sample(self) -> None:
+        now = self.clock()
+        for pid in process_tree(self.root):
+            used = cpu_seconds(pid, self.ticks)
+            if used is None:
+                continue
+            points = self.series.setdefault(pid, [])
+            if points and now - points[-1][0] < MIN_INTERVAL:
+                continue
+            if points:
+                t0, u0 = points[-1]
+                pct = 100.0 * (used - u0) / (now - t0)
+                self.peaks[pid] = max(self.peaks.get(pid, 0.0), pct)
+                self.max_percent = max(self.max_percent, pct)
+            points.append((now, used))
