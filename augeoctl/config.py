@@ -69,7 +69,23 @@ _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
     "home": (False, str, "state folder of the sandbox (also AUGEO_HOME)"),
     "archive_timeout": (False, int, "seconds before a partly filled WAL segment is archived"),
     "wal_streaming": (False, str, 'pg_receivewal streaming: "off", "async" or "sync"'),
+    "service_user": (False, str, "unprivileged user the servers run as when augeoctl runs as root"),
+    "pg_bindir": (False, str, "folder of the PostgreSQL programs (initdb, pg_ctl ...)"),
+    "redis_server": (False, str, "the redis-server program"),
 }
+
+# Settings an AUGEO_* variable may give (it wins over the config file): variable ->
+# (environment kind, key). AUGEO_REDIS_EXPORT_SAS is a secret, so it has no file key.
+ENV_VARIABLES: dict[str, tuple[str, str]] = {
+    "AUGEO_ARCHIVE_TIMEOUT": (LOCAL, "archive_timeout"),
+    "AUGEO_WAL_STREAMING": (LOCAL, "wal_streaming"),
+    "AUGEO_SERVICE_USER": (LOCAL, "service_user"),
+    "AUGEO_PG_BINDIR": (LOCAL, "pg_bindir"),
+    "AUGEO_REDIS_SERVER": (LOCAL, "redis_server"),
+    "AUGEO_REDIS_EXPORT_SAS": ("azure", "redis_export_sas"),
+}
+_SECRET_KEYS = {"redis_export_sas": (False, str, "SAS URL of the RDB export container (AUGEO_REDIS_EXPORT_SAS only)")}
+WAL_STREAMING = ("off", "async", "sync")
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,21 @@ def config_file_location(flag: str | Path | None = None) -> Path:
     return Path(base) / "augeoctl" / "environments.toml"
 
 
+def config_path(flag: str | Path | None = None) -> Path | None:
+    """The config file to read: ``--config`` > ``AUGEO_CONFIG`` > the default, if it exists."""
+    if flag is not None:
+        return Path(flag).expanduser()
+    if os.environ.get("AUGEO_CONFIG"):
+        return Path(os.environ["AUGEO_CONFIG"]).expanduser()
+    return default_config_path()
+
+
+def wants_json(flag: str | None = None) -> bool:
+    """``--output json`` or ``AUGEO_OUTPUT=json``, for messages written before (or without)
+    a full resolve, such as an error in the config itself."""
+    return (flag or os.environ.get("AUGEO_OUTPUT")) == "json"
+
+
 def load_file(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -189,7 +220,37 @@ def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
                 f"got {value!r}"
             )
     settings = {k: v for k, v in raw.items() if k != "kind"}
-    return Environment(name=name, kind=kind, settings=settings)
+    return Environment(name=name, kind=kind, settings=_checked(name, settings, source))
+
+
+def _from_variables(env: Environment) -> Environment:
+    """Apply the AUGEO_* variables that set keys of this kind of environment."""
+    schema = {**(_LOCAL_KEYS if env.is_local else _AZURE_KEYS), **_SECRET_KEYS}
+    settings = dict(env.settings)
+    for variable, (kind, key) in ENV_VARIABLES.items():
+        raw = os.environ.get(variable)
+        if raw is None or raw == "" or kind != env.kind:
+            continue
+        typ = schema[key][1]
+        try:
+            settings[key] = typ(raw)
+        except ValueError:
+            raise ConfigError(f"{variable}={raw!r} is not valid: {key} must be an integer",
+                              hint=f"unset {variable} or give {schema[key][2]}") from None
+    return Environment(env.name, env.kind, _checked(env.name, settings, "the AUGEO_* variables"))
+
+
+def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]:
+    """Values that have a type but not every value of it makes sense."""
+    timeout = settings.get("archive_timeout")
+    if timeout is not None and not 1 <= timeout <= 86400:
+        raise ConfigError(f"{source}: environments.{name}.archive_timeout must be 1..86400 seconds, "
+                          f"got {timeout}")
+    mode = settings.get("wal_streaming")
+    if mode is not None and mode not in WAL_STREAMING:
+        raise ConfigError(f'{source}: environments.{name}.wal_streaming is "{mode}"',
+                          hint="use " + ", ".join(f'"{m}"' for m in WAL_STREAMING))
+    return settings
 
 
 def validate_environment(name: str, raw: dict[str, Any], source: str) -> Environment:
@@ -211,13 +272,7 @@ def resolve(
     verbose: int | None = None,
 ) -> Settings:
     """Resolve settings: flag > AUGEO_* variable > config file > default."""
-    cfg_path: Path | None
-    if config is not None:
-        cfg_path = Path(config).expanduser()
-    elif os.environ.get("AUGEO_CONFIG"):
-        cfg_path = Path(os.environ["AUGEO_CONFIG"]).expanduser()
-    else:
-        cfg_path = default_config_path()
+    cfg_path = config_path(config)
     data = load_file(cfg_path) if cfg_path is not None else {}
     source = str(cfg_path) if cfg_path else "built-in defaults"
     defaults = data.get("defaults", {}) or {}
@@ -241,10 +296,15 @@ def resolve(
             ),
         )
 
+    environment = _from_variables(environment)
     out = output or os.environ.get("AUGEO_OUTPUT") or defaults.get("output") or "text"
     if out not in ("text", "json"):
         raise ConfigError(f'output format "{out}" is not known', hint="use text or json")
-    verb = verbose if verbose else int(os.environ.get("AUGEO_VERBOSE", "0") or 0)
+    try:
+        verb = verbose if verbose else int(os.environ.get("AUGEO_VERBOSE", "0") or 0)
+    except ValueError:
+        raise ConfigError(f"AUGEO_VERBOSE={os.environ['AUGEO_VERBOSE']!r} is not a number",
+                          hint="use 0, 1 or 2") from None
 
     home = default_home()
     if environment.is_local and environment.get("home") and not os.environ.get("AUGEO_HOME"):

@@ -51,6 +51,14 @@ class RestoreRefused(UsageError):
     """A restore was refused before anything was created (window, gap, name)."""
 
 
+class TargetExists(RestoreRefused):
+    """A restore's new target (PostgreSQL instance, server, Redis) would take a name in use."""
+
+    def __init__(self, name: str, where: str = "") -> None:
+        super().__init__(f'a target named "{name}" already exists{where}',
+                         hint=f"choose another --target, or `augeoctl targets drop {name}` if augeoctl made it")
+
+
 class NotFound(UsageError):
     """A named object (backup, target, environment) does not exist."""
 
@@ -98,6 +106,11 @@ class VerdictFailed(AugeoError):
     def __init__(self, message: str, *, result: object = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.result = result
+
+
+class PreflightFailed(VerdictFailed):
+    """A drill's preflight found the environment unfit: the drill stopped before the
+    disaster, nothing was damaged, and the report records it as aborted (a FAIL verdict)."""
 
 
 class AuditUnreachable(VerdictFailed):

@@ -2,47 +2,19 @@
 
 from __future__ import annotations
 
-import re
-import shlex
-import warnings
 from pathlib import Path
 
 import click
 import pytest
 
-from augeoctl.cli import cli
+from tests.cli_lines import resolve, sh_commands
 from tests.conftest import REPO, make_home, run_cli
 
 RUNBOOKS = sorted((REPO / "runbooks").glob("*.md"))
 
 
 def commands(path: Path) -> list[list[str]]:
-    out = []
-    for block in re.findall(r"```sh\n(.*?)```", path.read_text(), re.S):
-        for line in block.splitlines():
-            line = line.strip()
-            if line.startswith("augeoctl "):
-                out.append(shlex.split(line)[1:])
-    return out
-
-
-def _rest(ctx: click.Context) -> list[str]:
-    with warnings.catch_warnings():  # click 8.2 renamed where a group keeps the rest
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return [*ctx.protected_args, *ctx.args]
-
-
-def resolve(args: list[str]) -> None:
-    """Parse a command line against the CLI without running it."""
-    ctx = cli.make_context("augeoctl", list(args), resilient_parsing=False)
-    cmd: click.Command = cli
-    rest = _rest(ctx)
-    while isinstance(cmd, click.Group) and rest:
-        sub = cmd.get_command(ctx, rest[0])
-        assert sub is not None, f"unknown command {rest[0]!r} in {args}"
-        ctx = sub.make_context(rest[0], rest[1:], parent=ctx)
-        cmd = sub
-        rest = _rest(ctx) if isinstance(sub, click.Group) else []
+    return sh_commands(path.read_text())
 
 
 def test_there_are_runbooks() -> None:

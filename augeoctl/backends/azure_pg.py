@@ -34,6 +34,7 @@ from augeoctl.errors import (
     OperationFailed,
     RestoreError,
     RestoreRefused,
+    TargetExists,
     UsageError,
 )
 from augeoctl.progress import Reporter
@@ -100,6 +101,12 @@ class AzurePostgresBackend(PostgresBackend):
     def source(self) -> Any:
         with azure.translated(f"reading server {self.server_name}"):
             return self.client.servers.get(self.rg, self.server_name)
+
+    def source_problem(self) -> str | None:
+        state = getattr(self.source().properties, "state", None)
+        if (_val(state) or "").lower() != "ready":
+            return f"the server is {_val(state)}, not Ready"
+        return None
 
     def _exists(self, name: str) -> Any | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -194,7 +201,15 @@ class AzurePostgresBackend(PostgresBackend):
     # -- restore ------------------------------------------------------------------
 
     def plan_restore(self, to_time: datetime | None, target: str | None, *,
-                     now: datetime | None = None, geo: bool = False) -> RestorePlan:
+                     now: datetime | None = None) -> RestorePlan:
+        return self._plan(to_time, target, now, geo=False)
+
+    def plan_geo_restore(self, target: str | None, *, now: datetime | None = None) -> RestorePlan:
+        """A restore of the newest geo-redundant backup into the paired region."""
+        return self._plan(None, target, now, geo=True)
+
+    def _plan(self, to_time: datetime | None, target: str | None, now: datetime | None,
+              geo: bool) -> RestorePlan:
         now = now or _now()
         if to_time is not None and to_time > now + FUTURE_TOLERANCE:
             raise RestoreRefused(f"{format_time(to_time)} is in the future (now is {format_time(now)})")
@@ -219,8 +234,7 @@ class AzurePostgresBackend(PostgresBackend):
         if name == self.server_name:
             raise RestoreRefused("the target must be a new server, not the source")
         if self._exists(name) is not None:
-            raise RestoreRefused(f'a server named "{name}" already exists in {self.rg}',
-                                 hint="choose another --target")
+            raise TargetExists(name, f" (a server in {self.rg})")
         backup = BackupInfo(id="continuous", kind="postgres", started_at=None, finished_at=earliest,
                             location=str(src.id))
         return RestorePlan(
@@ -229,7 +243,7 @@ class AzurePostgresBackend(PostgresBackend):
             extra={"source_server": self.server_name, "location": src.location},
         )
 
-    def restore(self, plan: RestorePlan, reporter: Reporter, *, tags: dict[str, str] | None = None) -> RestoreResult:
+    def restore(self, plan: RestorePlan, reporter: Reporter) -> RestoreResult:
         from azure.mgmt.postgresqlflexibleservers import models
 
         src = self.source()
@@ -246,7 +260,7 @@ class AzurePostgresBackend(PostgresBackend):
             props["point_in_time_utc"] = point
         all_tags = {TAG_CREATED_BY: TAG_VALUE, "augeoctl-source": self.server_name,
                     "augeoctl-point-in-time": format_time(point) or ""}
-        all_tags.update(tags or {})
+        all_tags.update(plan.labels)
         body = models.Server(location=location, tags=all_tags, properties=models.ServerProperties(**props))
         try:
             with reporter.step(f"Azure restore into new server {plan.target}"), \
@@ -282,9 +296,8 @@ class AzurePostgresBackend(PostgresBackend):
             bad = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
             raise RestoreError(f"server {plan.target} failed verification: {bad}",
                                hint=f"inspect it, then `augeoctl targets drop {plan.target} --env {self.env.name}`")
-        user = self._pg_user()
         return RestoreResult(
-            target=plan.target, dsn=f"postgresql://{user}@{fqdn}:{self._port()}/{self._database()}?sslmode={self._sslmode()}",
+            target=plan.target, dsn=self._dsn(fqdn),
             backup_id="continuous", requested=plan.to_time, reached=point if plan.mode != "geo" else None,
             phases=tuple(phases), verification=tuple(checks), tables=tables,
             extra={"mode": plan.mode, "server_id": getattr(server, "id", None), "location": location,
@@ -336,6 +349,11 @@ class AzurePostgresBackend(PostgresBackend):
 
     def _database(self) -> str:
         return str(self.env.get("postgres_database", "augeo"))
+
+    def _dsn(self, fqdn: str) -> str:
+        """How to connect to a server of this environment (no secret: the token or password
+        is read at connection time)."""
+        return f"postgresql://{self._pg_user()}@{fqdn}:{self._port()}/{self._database()}?sslmode={self._sslmode()}"
 
     def _pg_user(self) -> str:
         return str(self.env.get("postgres_user", "augeo"))
@@ -409,8 +427,8 @@ class AzurePostgresBackend(PostgresBackend):
             point = tags.get("augeoctl-point-in-time")
             out.append(TargetInfo(
                 name=str(s.name), status=((_val(s.properties.state) if s.properties else None) or "unknown").lower(),
-                dsn=(f"postgresql://{self._pg_user()}@{s.properties.fully_qualified_domain_name}:{self._port()}/"
-                     f"{self._database()}" if s.properties and s.properties.fully_qualified_domain_name else None),
+                dsn=(self._dsn(s.properties.fully_qualified_domain_name)
+                     if s.properties and s.properties.fully_qualified_domain_name else None),
                 created_at=None, backup_id="continuous",
                 requested=datetime.fromisoformat(point.replace("Z", "+00:00")) if point else None,
                 reached=None, detail=tags.get("augeoctl-drill"),

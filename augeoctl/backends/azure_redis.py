@@ -12,7 +12,6 @@ read at run time and never printed.
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
 import tempfile
@@ -102,9 +101,9 @@ class AzureRedisBackend(RedisBackend):
 
     def _sas_url(self) -> str:
         """The export container's SAS URL: AUGEO_REDIS_EXPORT_SAS, or a Key Vault secret."""
-        value = os.environ.get("AUGEO_REDIS_EXPORT_SAS")
+        value = self.env.get("redis_export_sas")  # from AUGEO_REDIS_EXPORT_SAS, never from a file
         if value:
-            return value
+            return str(value)
         secret = self.env.get("redis_export_secret")
         if not secret:
             raise UsageError(
@@ -187,13 +186,6 @@ class AzureRedisBackend(RedisBackend):
             except BackupError as exc:
                 checks.append(Check("load", False, exc.message))
         return VerifyResult(backup_id or blob, "redis", tuple(checks))
-
-    def restore_target(self, backup_id: str | None, name: str) -> dict[str, Any]:
-        raise UsageError("restoring Redis on Azure is an import into a new cache; run it from the portal or "
-                         "`az redisenterprise database import`", hint="`backup verify --redis` proves an export loads")
-
-    def drop_target(self, name: str) -> None:
-        raise UsageError("augeoctl makes no Redis targets on Azure")
 
     # -- helpers ------------------------------------------------------------------
 

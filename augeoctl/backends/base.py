@@ -2,8 +2,9 @@
 
 Callers (the CLI, the DR drill orchestrator) only see these types; which
 implementation serves them is chosen by the environment's config
-(``backends.for_environment``). Results are frozen dataclasses; verdicts over them are
-pure functions.
+(``augeoctl.platform.platform_for``). Results are frozen dataclasses; verdicts over them
+are pure functions. A capability only one side has (Redis restore targets, which Azure
+cannot make) is not here: it belongs to that side's platform.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from augeoctl.errors import RestoreRefused
+from augeoctl.core import Check, Phase
+from augeoctl.errors import NotFound, RestoreRefused
 from augeoctl.progress import Reporter
 from augeoctl.timeparse import format_time
 
@@ -116,13 +118,6 @@ class RestorableWindow:
 
 
 @dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
-
-
-@dataclass(frozen=True)
 class VerifyResult:
     backup_id: str
     kind: str
@@ -154,6 +149,9 @@ class RestorePlan:
     window: RestorableWindow
     cleanup: tuple[str, ...] = ()  # half-made targets a run will remove first
     extra: dict[str, Any] = field(default_factory=dict)
+    # Recorded with the target where the platform can (Azure: resource tags), e.g. the
+    # drill that made it; set with ``dataclasses.replace`` before ``restore``.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,26 +163,8 @@ class RestorePlan:
             "wal_last": self.wal_last,
             "window": self.window.to_dict(),
             "cleanup": list(self.cleanup),
+            **({"labels": dict(self.labels)} if self.labels else {}),
             **self.extra,
-        }
-
-
-@dataclass(frozen=True)
-class Phase:
-    name: str
-    started_at: datetime
-    ended_at: datetime
-
-    @property
-    def seconds(self) -> float:
-        return (self.ended_at - self.started_at).total_seconds()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "started_at": format_time(self.started_at),
-            "ended_at": format_time(self.ended_at),
-            "seconds": round(self.seconds, 3),
         }
 
 
@@ -254,6 +234,20 @@ class TargetInfo:
         return d
 
 
+def pick_backup(backups: list[BackupInfo], backup_id: str | None, what: str,
+                create: str = "augeoctl backup create") -> BackupInfo:
+    """The backup named ``backup_id`` among ``backups`` (oldest first), or the newest one."""
+    if not backups:
+        raise NotFound(f"there are no {what} backups", hint=f"run `{create}`")
+    if backup_id is None:
+        return backups[-1]
+    for b in backups:
+        if b.id == backup_id:
+            return b
+    raise NotFound(f'no {what} backup "{backup_id}"',
+                   hint="`augeoctl backup list` shows the backups: " + ", ".join(b.id for b in backups[-5:]))
+
+
 class PostgresBackend(ABC):
     """Backups and point-in-time restores of the platform's PostgreSQL."""
 
@@ -261,6 +255,15 @@ class PostgresBackend(ABC):
 
     @abstractmethod
     def list_backups(self) -> list[BackupInfo]: ...
+
+    def get_backup(self, backup_id: str | None) -> BackupInfo:
+        """One backup by id, or the newest when ``backup_id`` is None (NotFound otherwise)."""
+        return pick_backup(self.list_backups(), backup_id, "PostgreSQL")
+
+    def source_problem(self) -> str | None:
+        """A sentence when the source cannot be relied on for a restore right now (WAL
+        archiving failing, server not Ready), else None. Backends that cannot tell say None."""
+        return None
 
     @abstractmethod
     def window(self) -> RestorableWindow: ...
@@ -274,7 +277,6 @@ class PostgresBackend(ABC):
     @abstractmethod
     def plan_restore(
         self, to_time: datetime | None, target: str | None, *, now: datetime | None = None,
-        geo: bool = False,
     ) -> RestorePlan:
         """Validate a restore and decide how to do it; creates nothing."""
 
@@ -287,6 +289,10 @@ class PostgresBackend(ABC):
 
     @abstractmethod
     def list_targets(self) -> list[TargetInfo]: ...
+
+    def has_target(self, name: str) -> bool:
+        """Whether a target of that name exists, finished or half-made."""
+        return any(t.name == name for t in self.list_targets())
 
     @abstractmethod
     def drop_target(self, name: str, reporter: Reporter) -> None: ...
@@ -302,15 +308,15 @@ class RedisBackend(ABC):
     @abstractmethod
     def list_backups(self) -> list[BackupInfo]: ...
 
+    def get_backup(self, backup_id: str | None) -> BackupInfo:
+        """One backup by id, or the newest when ``backup_id`` is None (NotFound otherwise).
+
+        ``extra["key_count"]`` is the number of keys the snapshot holds, where known.
+        """
+        return pick_backup(self.list_backups(), backup_id, "Redis", "augeoctl backup create --redis")
+
     @abstractmethod
     def create_backup(self, reporter: Reporter) -> BackupInfo: ...
 
     @abstractmethod
     def verify_backup(self, backup_id: str | None, reporter: Reporter) -> VerifyResult: ...
-
-    @abstractmethod
-    def restore_target(self, backup_id: str | None, name: str) -> dict[str, Any]:
-        """Start a NEW Redis from a backup; returns its url, port, backup_id and key count."""
-
-    @abstractmethod
-    def drop_target(self, name: str) -> None: ...

@@ -5,7 +5,7 @@ reports that save (and no later one) finished. The copy is then loaded into a th
 redis-server to record its key count and a sample of values with their SHA-256; `verify`
 loads it again and compares, so a damaged or truncated copy is caught. (Redis defers a
 BGSAVE issued inside MULTI, so a count taken by the live server could not describe the
-snapshot exactly.)
+snapshot exactly.) A restore starts a NEW redis-server from a stored RDB as a target.
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from augeoctl.backends.base import BackupInfo, Check, RedisBackend, VerifyResult
-from augeoctl.errors import BackupError, DependencyError, NotFound
-from augeoctl.local import tools
+from augeoctl.backends.base import BackupInfo, RedisBackend, VerifyResult
+from augeoctl.backends.local_targets import TargetStore, write_json
+from augeoctl.core import Check
+from augeoctl.errors import BackupError, DependencyError, TargetExists
+from augeoctl.local import procs, tools
+from augeoctl.local.endpoints import redis_url
+from augeoctl.local.redis import loaded, write_conf
 from augeoctl.local.sandbox import Sandbox
 from augeoctl.progress import Reporter
 
@@ -43,56 +46,56 @@ def file_sha256(path: Path) -> str:
 
 
 class ThrowawayRedis:
-    """A redis-server on a free loopback port loading a given RDB; removed on exit."""
+    """A redis-server on a free loopback port loading a given RDB; removed on exit.
 
-    def __init__(self, rdb: Path) -> None:
+    ``server`` is the redis-server program (the sandbox's ``redis_server`` setting).
+    """
+
+    def __init__(self, rdb: Path, server: str | None = None) -> None:
         self.rdb = rdb
+        self.server = server
         self.tmp: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
     def __enter__(self) -> ThrowawayRedis:
-        import redis
-
         self.tmp = tempfile.mkdtemp(prefix="augeo-redis-verify-")
         shutil.copyfile(self.rdb, os.path.join(self.tmp, "dump.rdb"))
-        self.port = tools.free_port()
+        self.port = procs.free_port()
         self.proc = subprocess.Popen(
-            [tools.redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
+            [tools.redis_server(self.server), "--port", str(self.port), "--bind", procs.LOOPBACK,
              "--dir", self.tmp, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no",
              "--daemonize", "no", "--logfile", os.path.join(self.tmp, "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                log = tools.tail(Path(self.tmp) / "redis.log", 5)
-                raise BackupError(f"redis-server could not load the RDB: {log}")
-            try:
-                if client.ping():
-                    info = client.info("persistence")
-                    if not info.get("loading"):
-                        return self
-            except redis.exceptions.BusyLoadingError:
-                pass
-            except redis.exceptions.ConnectionError:
-                pass
-            time.sleep(0.05)
-        raise BackupError("the throwaway redis-server did not finish loading the RDB in 60 s")
+        proc, log = self.proc, Path(self.tmp) / "redis.log"
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise BackupError(f"redis-server could not load the RDB: {tools.tail(log, 5)}")
+            return loaded(self.port)
+
+        try:
+            procs.wait_until(ready, 60, what="the throwaway redis-server did not finish loading the RDB",
+                             raise_as=BackupError)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
 
     def client(self):
         import redis
 
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10)
+        return redis.Redis.from_url(redis_url(self.port), socket_timeout=10)
 
     def __exit__(self, *exc: object) -> None:
-        if self.proc and self.proc.poll() is None:
+        if self.proc and self.proc.poll() is None:  # our child: Popen stops and reaps it
             self.proc.terminate()
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -100,6 +103,7 @@ class ThrowawayRedis:
 class LocalRedisBackend(RedisBackend):
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.targets = TargetStore(sandbox)
 
     def describe(self) -> dict[str, Any]:
         return {"service": "redis-server (sandbox)", "rdb_enabled": True, "rdb_save": "60 1 10 100",
@@ -125,22 +129,11 @@ class LocalRedisBackend(RedisBackend):
         out.sort(key=lambda b: b.finished_at)  # type: ignore[arg-type, return-value]
         return out
 
-    def get_backup(self, backup_id: str | None) -> BackupInfo:
-        backups = self.list_backups()
-        if not backups:
-            raise NotFound("there are no Redis backups", hint="run `augeoctl backup create --redis`")
-        if backup_id is None:
-            return backups[-1]
-        for b in backups:
-            if b.id == backup_id:
-                return b
-        raise NotFound(f'no Redis backup "{backup_id}"', hint="`augeoctl backup list` shows them")
-
     def create_backup(self, reporter: Reporter) -> BackupInfo:
         import redis
 
         status = self.sandbox.ensure_up(reporter)
-        client = redis.Redis(host="127.0.0.1", port=int(status.redis.port or 0), socket_timeout=30)
+        client = redis.Redis.from_url(redis_url(int(status.redis.port or 0)), socket_timeout=30)
         try:
             with reporter.step("Redis BGSAVE"):
                 meta = self._snapshot(client, reporter)
@@ -161,14 +154,16 @@ class LocalRedisBackend(RedisBackend):
                 if "in progress" in str(exc):
                     continue
                 raise BackupError(f"BGSAVE was refused: {exc}") from None
-            deadline = time.monotonic() + 600
-            while time.monotonic() < deadline:
+
+            def written(saves: int | None = saves, before: Any = before) -> bool:
                 info = client.info("persistence")
                 done = (info.get("rdb_saves", 0) > saves) if saves is not None else client.lastsave() != before
                 if not info.get("rdb_bgsave_in_progress") and done:
-                    break
+                    return True
                 reporter.status("waiting for the RDB to be written")
-                time.sleep(0.05)
+                return False
+
+            procs.wait_until(written, 600)
             info = client.info("persistence")
             if info.get("rdb_last_bgsave_status") != "ok":
                 raise BackupError("Redis reported the background save failed; see its log")
@@ -194,17 +189,17 @@ class LocalRedisBackend(RedisBackend):
                 continue
             # Record what the copy holds, read back from the copy itself: its key count
             # and a sample of values, which `verify` compares later.
-            with ThrowawayRedis(partial / "dump.rdb") as tr:
-                loaded = tr.client()
-                key_count = loaded.dbsize()
+            with ThrowawayRedis(partial / "dump.rdb", self.sandbox.redis.server) as tr:
+                copy = tr.client()
+                key_count = copy.dbsize()
                 keys: list[bytes] = []
                 for _ in range(SAMPLE_SIZE * 2):
-                    k = loaded.randomkey()
+                    k = copy.randomkey()
                     if k is None or len(keys) >= SAMPLE_SIZE:
                         break
                     if k not in keys:
                         keys.append(k)
-                sample = {k.decode("utf-8", "surrogateescape"): _digest(loaded.dump(k)) for k in keys}
+                sample = {k.decode("utf-8", "surrogateescape"): _digest(copy.dump(k)) for k in keys}
             source_count = client.dbsize()
             meta = {
                 "id": backup_id, "kind": "redis", "source_key_count_after": source_count,
@@ -221,15 +216,7 @@ class LocalRedisBackend(RedisBackend):
         raise BackupError("could not take a consistent Redis snapshot after 3 attempts")
 
     def _wait_no_bgsave(self, client: Any) -> None:
-        deadline = time.monotonic() + 600
-        while client.info("persistence").get("rdb_bgsave_in_progress") and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def restore_target(self, backup_id: str | None, name: str) -> dict[str, Any]:
-        return _restore_target(self, backup_id, name)
-
-    def drop_target(self, name: str) -> None:
-        _drop_target(self, name)
+        procs.wait_until(lambda: not client.info("persistence").get("rdb_bgsave_in_progress"), 600)
 
     def verify_backup(self, backup_id: str | None, reporter: Reporter) -> VerifyResult:
         backup = self.get_backup(backup_id)
@@ -241,7 +228,7 @@ class LocalRedisBackend(RedisBackend):
                             "RDB file matches its recorded SHA-256" if sha == meta["sha256"]
                             else "RDB file differs from the one saved (SHA-256 mismatch)"))
         try:
-            with reporter.step(f"load {backup.id} into a throwaway redis-server"), ThrowawayRedis(rdb) as tr:
+            with reporter.step(f"load {backup.id} into a throwaway redis-server"), ThrowawayRedis(rdb, self.sandbox.redis.server) as tr:
                 c = tr.client()
                 count = c.dbsize()
                 checks.append(Check(
@@ -261,59 +248,37 @@ class LocalRedisBackend(RedisBackend):
             checks.append(Check("load", False, str(exc)))
         return VerifyResult(backup.id, "redis", tuple(checks))
 
+    # -- restore targets ---------------------------------------------------------
 
-def _restore_target(backend: LocalRedisBackend, backup_id: str | None, name: str) -> dict[str, Any]:
-    """Start a NEW redis-server (daemonized, on a free port) from a stored RDB."""
-    backup = backend.get_backup(backup_id)
-    tdir = backend.sandbox.targets_dir / name
-    if tdir.exists():
-        raise BackupError(f'a target named "{name}" already exists')
-    tdir.mkdir(parents=True)
-    shutil.copyfile(str(backup.location), tdir / "dump.rdb")
-    port = tools.free_port()
-    conf = tdir / "redis.conf"
-    conf.write_text(
-        f"bind 127.0.0.1\nport {port}\ndaemonize yes\npidfile {tdir / 'redis.pid'}\n"
-        f"logfile {tdir / 'redis.log'}\ndir {tdir}\ndbfilename dump.rdb\nsave \"\"\nappendonly no\n"
-    )
-    (tdir / "target.json").write_text(json.dumps({
-        "name": name, "kind": "redis", "status": "in-progress", "backup_id": backup.id,
-        "created_at": datetime.now(UTC).isoformat(), "url": f"redis://127.0.0.1:{port}/0",
-    }))
-    proc = tools.run([tools.redis_server(), str(conf)], check=False)
-    if proc.returncode != 0:
-        raise BackupError(f"redis-server did not start: {proc.stderr.strip()}")
-    import redis
+    def restore_target(self, backup_id: str | None, name: str) -> dict[str, Any]:
+        """Start a NEW redis-server (daemonized, on a free port) from a stored RDB."""
+        backup = self.get_backup(backup_id)
+        tdir = self.targets.dir(name)
+        if tdir.exists():
+            raise TargetExists(name)
+        tdir.mkdir(parents=True)
+        shutil.copyfile(str(backup.location), tdir / "dump.rdb")
+        port = procs.free_port()
+        conf = tdir / "redis.conf"
+        write_conf(conf, port=port, folder=tdir, pidfile=tdir / "redis.pid", log=tdir / "redis.log",
+                   save='""')
+        url = redis_url(port)
+        state = {
+            "name": name, "kind": "redis", "status": "in-progress", "backup_id": backup.id,
+            "created_at": datetime.now(UTC).isoformat(), "url": url,
+        }
+        write_json(tdir / "target.json", state)
+        proc = tools.run([self.sandbox.redis_server(), str(conf)], check=False)
+        if proc.returncode != 0:
+            raise BackupError(f"redis-server did not start: {proc.stderr.strip()}")
+        if not procs.wait_until(lambda: loaded(port), 60):
+            raise BackupError(f"the Redis target did not come up: {tools.tail(tdir / 'redis.log', 5)}")
+        state["status"] = "ready"
+        write_json(tdir / "target.json", state)
+        import redis
 
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if client.ping() and not client.info("persistence").get("loading"):
-                break
-        except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
-            pass
-        time.sleep(0.05)
-    else:
-        raise BackupError(f"the Redis target did not come up: {tools.tail(tdir / 'redis.log', 5)}")
-    state = json.loads((tdir / "target.json").read_text())
-    state["status"] = "ready"
-    (tdir / "target.json").write_text(json.dumps(state))
-    return {"name": name, "url": f"redis://127.0.0.1:{port}/0", "port": port, "backup_id": backup.id,
-            "keys": client.dbsize()}
+        keys = redis.Redis.from_url(url, socket_timeout=5).dbsize()
+        return {"name": name, "url": url, "port": port, "backup_id": backup.id, "keys": keys}
 
-
-def _drop_target(backend: LocalRedisBackend, name: str) -> None:
-    import signal
-
-    tdir = backend.sandbox.targets_dir / name
-    try:
-        pid = int((tdir / "redis.pid").read_text().strip())
-    except (OSError, ValueError):
-        pid = None
-    if tools.pid_alive(pid):
-        os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
-        deadline = time.monotonic() + 10
-        while tools.pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    shutil.rmtree(tdir, ignore_errors=True)
+    def drop_target(self, name: str) -> None:
+        self.targets.remove(name)

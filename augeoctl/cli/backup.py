@@ -6,13 +6,14 @@ from typing import Any
 
 import click
 
-from augeoctl.backends import postgres_backend, redis_backend
 from augeoctl.cli.common import common_options, emit, human_bytes, reporter, settings, table
 from augeoctl.errors import VerdictFailed
+from augeoctl.platform import platform_for
 from augeoctl.timeparse import format_time
 
 
 @click.group()
+@common_options
 def backup() -> None:
     """Base backups (PostgreSQL) and RDB copies (Redis), verified."""
 
@@ -41,9 +42,9 @@ def create(what: str) -> None:
     rep = reporter()
     made = []
     if what in ("postgres", "all"):
-        made.append(postgres_backend(s).create_backup(rep).to_dict())
+        made.append(platform_for(s).postgres().create_backup(rep).to_dict())
     if what in ("redis", "all"):
-        made.append(redis_backend(s).create_backup(rep).to_dict())
+        made.append(platform_for(s).redis().create_backup(rep).to_dict())
     emit({"backups": made}, lambda r: "\n".join(_backup_text(b) for b in r["backups"]))
 
 
@@ -79,12 +80,12 @@ def _list_text(r: dict[str, Any]) -> str:
 @common_options
 def list_() -> None:
     """List backups and the restorable window (earliest and latest restorable time)."""
-    s = settings()
-    pg = postgres_backend(s)
+    platform = platform_for(settings())
+    pg = platform.postgres()
     backups = [b.to_dict() for b in pg.list_backups()]
     settings_ = pg.backup_settings()
-    if s.env.is_local or s.env.get("redis_name"):
-        redis = redis_backend(s)
+    if platform.has_redis():
+        redis = platform.redis()
         backups += [b.to_dict() for b in redis.list_backups()]
         settings_ = {**settings_, "redis": redis.describe()}
     emit({"backups": backups, "window": pg.window().to_dict(), "settings": settings_}, _list_text)
@@ -114,9 +115,9 @@ def verify(backup_id: str | None, redis: bool) -> None:
     s = settings()
     rep = reporter()
     if redis or (backup_id and backup_id.startswith("redis-")):
-        result = redis_backend(s).verify_backup(backup_id, rep)
+        result = platform_for(s).redis().verify_backup(backup_id, rep)
     else:
-        result = postgres_backend(s).verify_backup(backup_id, rep)
+        result = platform_for(s).postgres().verify_backup(backup_id, rep)
     emit({"results": [result.to_dict()], "ok": result.ok}, _verify_text)
     if not result.ok:
         failed = ", ".join(c.name for c in result.checks if not c.ok)

@@ -35,10 +35,7 @@ def _store(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
 
 
 def _complete_env(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    import os
-
-    path = ctx.find_root().meta.get(_FLAGS, {}).get("config") or os.environ.get("AUGEO_CONFIG")
-    cfg = Path(path) if path else config.default_config_path()
+    cfg = config.config_path(ctx.find_root().meta.get(_FLAGS, {}).get("config"))
     try:
         data = config.load_file(cfg) if cfg else {}
     except AugeoError:
@@ -47,7 +44,13 @@ def _complete_env(ctx: click.Context, _param: click.Parameter, incomplete: str) 
 
 
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--env/--config/--output/-v, accepted before and after the command name."""
+    """--env/--config/--output/-v for a group or a command.
+
+    Every group and command of the CLI carries them, so they are accepted at any level:
+    ``augeoctl -o json backup list``, ``augeoctl backup -o json list`` and ``augeoctl
+    backup list -o json`` are the same. The values land in the root context; given at more
+    than one level, the last one on the line wins (``-v`` adds up).
+    """
     options = [
         click.option("--env", "-e", metavar="NAME", expose_value=False, callback=_store("env"),
                      shell_complete=_complete_env,
@@ -194,7 +197,14 @@ class AugeoGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except Exception as exc:  # a bug: say so plainly; the traceback with -v
+        except Exception as exc:
+            from augeoctl.drivers import translate
+
+            mapped = translate(exc)  # a PostgreSQL or Redis error that escaped the library
+            if mapped is not None:
+                report_error(mapped, _wants_json(ctx))
+                ctx.exit(mapped.exit_code)
+            # anything else is a bug: say so plainly; the traceback with -v
             verbose = ctx.find_root().meta.get(_FLAGS, {}).get("verbose", 0)
             if verbose:
                 import traceback
@@ -213,10 +223,7 @@ def _wants_json(ctx: click.Context) -> bool:
     s = root.meta.get("augeo.settings")
     if s is not None:
         return s.output == "json"
-    import os
-
-    flag = root.meta.get(_FLAGS, {}).get("output") or os.environ.get("AUGEO_OUTPUT")
-    return flag == "json"
+    return config.wants_json(root.meta.get(_FLAGS, {}).get("output"))
 
 
 def human_bytes(n: int | None) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from augeoctl.cli.common import common_options, flag
+from augeoctl.config import wants_json
 from augeoctl.errors import UsageError
 
 
@@ -72,7 +72,7 @@ def from_terraform(name: str, input_path: str | None, chdir: Path | None, dry_ru
         note(f"removed key(s) Terraform gives as null: {', '.join(result.removed)}")
     action = "would write" if dry_run else "wrote"
     how = "new" if result.created else "updated"
-    if (flag("output") or os.environ.get("AUGEO_OUTPUT")) == "json":
+    if wants_json(flag("output")):
         click.echo(json.dumps({
             "name": result.name,
             "config_path": str(result.path),

@@ -9,6 +9,7 @@ import click
 
 from augeoctl.cli.common import common_options, emit, reporter, settings, table
 from augeoctl.errors import AuditUnreachable, UsageError, VerdictFailed
+from augeoctl.platform import platform_for
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERR "}
 
@@ -61,35 +62,25 @@ def audit(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...],
         if not sel or any(c in sel for c in " /\\") or len(sel) > 63 * 3:
             raise UsageError(f"DKIM selector {sel!r} is not a DNS label sequence")
     env = s.env
-    if expected_from in ("azure", "acs") and env.is_local:
-        raise UsageError(f"--expected-from {expected_from} needs an Azure environment",
-                         hint="pass --env NAME of an environment in the config")
+    platform = platform_for(s)
     targets = [] if no_tls else [parse_target(h) for h in (tls_hosts or _platform_hosts(env, domain))]
     rep = reporter()
     resolver = Resolver(list(nameservers), timeout=timeout, retries=retries)
     try:
-        acs = None
         expected = None
         notes: list[str] = []
-        if not env.is_local and env.get("email_service"):
-            from augeoctl.dns.azure_source import acs_domain
-
-            with rep.step(f"ACS domain {domain} ({env.name})"):
-                acs = acs_domain(env, domain)
-        elif not env.is_local:
-            rep.warn(f"environment {env.name!r} has no email_service: ACS comparison skipped")
+        if expected_from == "azure":  # refused before any lookup on a platform without a zone
+            with rep.step(f"Azure DNS zone {env.get('dns_zone') or domain}"):
+                expected = platform.dns_zone_records(domain)
+        acs = platform.email_domain(domain, rep)
         if expected_from == "terraform":
             from augeoctl.dns.drift import terraform_expected
 
             expected, notes = terraform_expected(terraform_dir, domain)
-        elif expected_from == "azure":
-            from augeoctl.dns.azure_source import azure_dns_expected
-
-            with rep.step(f"Azure DNS zone {env.get('dns_zone') or domain}"):
-                expected = azure_dns_expected(env, domain)
         elif expected_from == "acs":
             if acs is None:
-                raise UsageError(f"--expected-from acs needs email_service in [environments.{env.name}]")
+                raise UsageError(f"--expected-from acs needs an environment with an email_service "
+                                 f"([environments.{env.name}])", hint="pass --env NAME of an Azure environment")
             from augeoctl.dns.drift import acs_expected
 
             expected = acs_expected(acs.records, domain)

@@ -11,12 +11,6 @@ from augeoctl.drill import model
 from augeoctl.errors import UsageError, VerdictFailed
 from augeoctl.timeparse import format_duration, parse_duration
 
-_DAMAGE = {
-    "accidental-delete": "DELETE every row of app.events in the local sandbox",
-    "server-loss": "SIGKILL the sandbox's PostgreSQL and move its data folder away",
-    "redis-loss": "SIGKILL the sandbox's Redis and remove its RDB",
-}
-
 
 def _seconds(text: str, what: str) -> float:
     try:
@@ -62,31 +56,20 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
     """
     if ctx.invoked_subcommand is not None:
         return
-    from augeoctl.drill.local import DrillConfig, LocalDrill
-    from augeoctl.local.sandbox import Sandbox
+    from augeoctl.drill.context import DrillConfig
+    from augeoctl.drill.orchestrator import Drill
+    from augeoctl.platform import platform_for
 
-    s = settings()
     cfg = DrillConfig(
         scenario=scenario, rto=_seconds(rto, "--rto"), rpo=_seconds(rpo, "--rpo"),
         duration=_seconds(duration, "--duration"), rate=rate, keep=keep,
         disk_reserve=_bytes(disk_reserve),
     )
-    if s.env.is_local:
-        confirm_by_name(scenario, yes, f"a drill that will {_DAMAGE[scenario]} (repaired afterwards)")
-        report = LocalDrill(Sandbox(s.home, s.env.settings), reporter(), environment=s.env.name).run(cfg)
-    else:
-        from augeoctl.backends.azure_pg import AzurePostgresBackend
-        from augeoctl.drill.azure import AzureDrill
-
-        if scenario == "redis-loss":
-            raise UsageError("the redis-loss drill runs on the local sandbox only",
-                             hint="choose accidental-delete or server-loss on Azure")
-        if not keep:
-            # Asked before anything is created: the drill deletes the server it makes.
-            confirm_by_name(s.env.name, yes, f"a drill that restores {s.env.get('postgres_server')} into a "
-                            f"new server in {s.env.name} and deletes that server afterwards")
-        backend = AzurePostgresBackend(s.env)
-        report = AzureDrill(backend, s.home, reporter()).run(cfg)
+    drill = Drill(platform_for(settings()), reporter())
+    confirmation = drill.confirmation(cfg)  # refuses a scenario the platform does not have
+    if confirmation is not None:
+        confirm_by_name(confirmation.name, yes, confirmation.description)
+    report = drill.run(cfg)
     data = model.to_json(report)
     emit(data, model.render_text)
     if data["verdict"] != "PASS":

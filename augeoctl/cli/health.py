@@ -25,24 +25,15 @@ def health() -> None:
     Used after deployments and in runbooks.
     """
     from augeoctl.health import evaluate
+    from augeoctl.platform import platform_for
 
     s = settings()
-    if s.env.is_local:
-        from augeoctl.health import local_snapshot
-        from augeoctl.local.sandbox import Sandbox
-
-        snap = local_snapshot(Sandbox(s.home, s.env.settings))
-    else:
-        from augeoctl.health_azure import azure_snapshot
-
-        snap = azure_snapshot(s.env)
+    snap = platform_for(s).health().snapshot()
     checks = evaluate(snap)
     healthy = all(c.ok for c in checks)
     result: dict[str, Any] = {
         "environment": s.env.name, "healthy": healthy, "checks": [asdict(c) for c in checks],
-        "snapshot": {"taken_at": snap.taken_at, "endpoints": [asdict(e) for e in snap.endpoints],
-                     "postgres": snap.postgres, "redis": snap.redis, "backups": snap.backups,
-                     "sources": snap.sources},
+        "snapshot": snap,
     }
 
     def text(r: dict[str, Any]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from importlib.resources import as_file
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,11 @@ import click
 from augeoctl.cli.common import common_options, emit, reporter, settings, table
 from augeoctl.errors import UsageError, VerdictFailed
 
-ROOT = Path(__file__).resolve().parents[2]
 
+def _slo(path: str | None) -> Path | Traversable:
+    from augeoctl.loadtest.gates import SLO_FILE
 
-def _slo(path: str | None) -> Path:
-    return Path(path) if path else ROOT / "loadtests" / "slo.toml"
+    return Path(path) if path else SLO_FILE
 
 
 def _text(r: dict[str, Any]) -> str:
@@ -40,6 +42,7 @@ def _text(r: dict[str, Any]) -> str:
 
 
 @click.group()
+@common_options
 def loadtest() -> None:
     """Locust load tests with SLO gates (average, percentiles, errors, throughput)."""
 
@@ -56,8 +59,10 @@ def loadtest() -> None:
 @click.option("--master-bind-port", type=int, help="Port the master listens on (default 5557 with --expect-workers).")
 @click.option("--worker-wait", type=int, default=120, show_default=True,
               help="Seconds the master waits for its remote workers before giving up (exit 3).")
-@click.option("--slo-file", type=click.Path(dir_okay=False), help="SLO profiles (default loadtests/slo.toml).")
-@click.option("--locustfile", type=click.Path(dir_okay=False), help="Default loadtests/locustfile.py.")
+@click.option("--slo-file", type=click.Path(dir_okay=False),
+              help="SLO profiles (default: the packaged ones, as in loadtests/slo.toml).")
+@click.option("--locustfile", type=click.Path(dir_okay=False),
+              help="Default: the packaged locustfile, as in loadtests/locustfile.py.")
 @click.option("--results", type=click.Path(file_okay=False), help="Results folder (default results/TIMESTAMP).")
 @click.option("--run-time", help="Override the profile's duration (e.g. 90s).")
 @common_options
@@ -70,9 +75,10 @@ def run_cmd(profile: str, host: str | None, workers: int | None, expect_workers:
     (verdict INVALID); 3 the target (or a remote worker) is unreachable; 1 Locust failed;
     2 bad input.
     """
-    from augeoctl.loadtest.gates import get_profile
+    from augeoctl.loadtest.gates import LOCUSTFILE, get_profile
     from augeoctl.loadtest.run import Topology, run
     from augeoctl.loadtest.target import resolve_host, validate_host
+    from augeoctl.platform import platform_for
 
     prof = get_profile(_slo(slo_file), profile)
     if run_time:
@@ -83,14 +89,15 @@ def run_cmd(profile: str, host: str | None, workers: int | None, expect_workers:
     if master_bind_port is not None and expect_workers is None and workers == 1:
         raise UsageError("--master-bind-port needs a master: --expect-workers N, or --workers above 1")
     topology = Topology.choose(workers, expect_workers, master_bind_host, master_bind_port, worker_wait)
-    lf = Path(locustfile) if locustfile else ROOT / "loadtests" / "locustfile.py"
+    # Locust needs a file on disk: as_file extracts the packaged one when it is not (zip imports).
+    lf = Path(locustfile) if locustfile else click.get_current_context().with_resource(as_file(LOCUSTFILE))
     if not lf.is_file():
         raise UsageError(f"locustfile {lf} does not exist")
     if host:
         validate_host(host)  # before anything starts
     out = Path(results) if results else Path("results") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     rep = reporter()
-    result = run(prof, resolve_host(settings(), host, rep), lf, out, rep, topology)
+    result = run(prof, resolve_host(platform_for(settings()), host, rep), lf, out, rep, topology)
     emit(result.to_dict(), _text)
     if result.verdict != "PASS":
         failed = [f"{g.scope} {g.gate}" for g in result.gates if not g.passed]

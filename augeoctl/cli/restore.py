@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 
-from augeoctl.backends import postgres_backend
 from augeoctl.cli.common import (
     common_options,
     confirm_by_name,
@@ -16,6 +15,7 @@ from augeoctl.cli.common import (
     table,
 )
 from augeoctl.errors import UsageError
+from augeoctl.platform import platform_for
 from augeoctl.timeparse import format_duration, parse_time
 
 
@@ -80,8 +80,9 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
         raise UsageError("give exactly one of --to-time TIME and --latest",
                          hint="e.g. --to-time 2026-11-24T18:05:00Z, --to-time -15m, or --latest")
     when = parse_time(to_time) if to_time is not None else None
-    backend = postgres_backend(settings())
-    plan = backend.plan_restore(when, target, geo=geo)
+    platform = platform_for(settings())
+    backend = platform.postgres()
+    plan = platform.plan_geo_restore(target) if geo else backend.plan_restore(when, target)
     if dry_run:
         emit({"dry_run": True, "plan": plan.to_dict()}, lambda r: _plan_text(r["plan"]))
         return
@@ -90,6 +91,7 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
 
 
 @click.group()
+@common_options
 def targets() -> None:
     """Instances made by restores: list and drop them."""
 
@@ -98,7 +100,7 @@ def targets() -> None:
 @common_options
 def targets_list() -> None:
     """List restored targets with their state and recovery point."""
-    items = [t.to_dict() for t in postgres_backend(settings()).list_targets()]
+    items = [t.to_dict() for t in platform_for(settings()).postgres().list_targets()]
 
     def text(r: dict[str, Any]) -> str:
         if not r["targets"]:
@@ -115,7 +117,7 @@ def targets_list() -> None:
 @common_options
 def targets_drop(name: str, yes: bool) -> None:
     """Stop and delete a restored target (asks for its name unless --yes)."""
-    backend = postgres_backend(settings())
+    backend = platform_for(settings()).postgres()
     known = {t.name for t in backend.list_targets()}
     if name not in known:
         raise UsageError(f'no restored target "{name}"', hint="`augeoctl targets list` shows them")

@@ -7,18 +7,13 @@ from typing import Any
 import click
 
 from augeoctl.cli.common import common_options, emit, reporter, settings
-from augeoctl.errors import UsageError, VerdictFailed
+from augeoctl.errors import VerdictFailed
 from augeoctl.local.sandbox import Sandbox
+from augeoctl.platform import platform_for
 
 
 def _sandbox() -> Sandbox:
-    s = settings()
-    if not s.env.is_local:
-        raise UsageError(
-            f'the sandbox is the local environment; "{s.env.name}" is an Azure environment',
-            hint="drop --env (or use --env local)",
-        )
-    return Sandbox(s.home, s.env.settings)
+    return platform_for(settings()).sandbox
 
 
 def _text(result: dict[str, Any]) -> str:
@@ -43,6 +38,7 @@ def _text(result: dict[str, Any]) -> str:
 
 
 @click.group()
+@common_options
 def sandbox() -> None:
     """The local sandbox: real PostgreSQL, Redis and the reference service on loopback."""
 

@@ -10,7 +10,7 @@ from textual.containers import Grid
 from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane
 
-from augeoctl.dashboard.sources import PanelData, Source
+from augeoctl.dashboard.panel import PanelData, Source
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 

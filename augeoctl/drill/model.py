@@ -14,7 +14,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from augeoctl.backends.base import Check, Phase
+from augeoctl.core import Check, Phase
 from augeoctl.timeparse import format_duration, format_time
 
 __all__ = ["Check", "DrillPhase", "DrillReport", "Integrity", "judge", "to_json", "schema"]

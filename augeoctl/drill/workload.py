@@ -155,6 +155,39 @@ class RedisWriter(_Writer):
             self.client.close()
 
 
+@dataclass(frozen=True)
+class WriteTarget:
+    """Where the workload writes: a PostgreSQL primary and a Redis."""
+
+    pg_dsn: str
+    redis_url: str
+
+
+class Workload:
+    """A PostgreSQL writer and a Redis writer, started and stopped together."""
+
+    def __init__(self, target: WriteTarget, drill_id: str, rate: float) -> None:
+        self.postgres = PostgresWriter(target.pg_dsn, drill_id, rate)
+        self.redis = RedisWriter(target.redis_url, drill_id, rate)
+
+    def start(self) -> None:
+        self.postgres.start()
+        self.redis.start()
+
+    def stop(self) -> None:
+        """Stop both writers (again is harmless); their logs are then final."""
+        for writer in (self.postgres, self.redis):
+            if writer.ident is not None:  # started
+                writer.stop()
+
+    @property
+    def errors(self) -> list[str]:
+        return self.postgres.log.errors + self.redis.log.errors
+
+    def summary(self) -> dict[str, object]:
+        return {"postgres": self.postgres.log.summary(), "redis": self.redis.log.summary()}
+
+
 def prepare_table(dsn: str) -> None:
     """Create the drill table (no unique key, so a duplicated replay would show)."""
     import psycopg

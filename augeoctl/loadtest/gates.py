@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,12 @@ from augeoctl.timeparse import parse_duration
 GATE_KEYS = {"avg_ms", "p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps"}
 PROFILE_KEYS = {"users", "spawn_rate", "run_time", "gates", "endpoints"}
 AGGREGATED = "Aggregated"
+
+# Shipped with the package: the default SLO profiles and the locustfile, whose request names
+# the endpoint gates use. loadtests/ in the repository holds identical copies.
+PACKAGED = resources.files("augeoctl.loadtest") / "resources"
+SLO_FILE = PACKAGED / "slo.toml"
+LOCUSTFILE = PACKAGED / "locustfile.py"
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def _check_gates(where: str, gates: Any) -> dict[str, float]:
     return out
 
 
-def load_profiles(path: Path) -> dict[str, Profile]:
+def load_profiles(path: Path | Traversable) -> dict[str, Profile]:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -100,7 +108,7 @@ def load_profiles(path: Path) -> dict[str, Profile]:
     return profiles
 
 
-def get_profile(path: Path, name: str) -> Profile:
+def get_profile(path: Path | Traversable, name: str) -> Profile:
     profiles = load_profiles(path)
     if name not in profiles:
         raise UsageError(f'no SLO profile "{name}" in {path}', hint="profiles: " + ", ".join(sorted(profiles)))

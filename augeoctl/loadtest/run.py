@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ from augeoctl.loadtest.generator import (  # noqa: F401 (SATURATED: part of this
     judge_generator,
     steady_phase,
 )
+from augeoctl.local import procs
 from augeoctl.local.cpu import CpuSampler
 from augeoctl.progress import Reporter
 
@@ -74,11 +76,9 @@ class Topology:
         n = workers if workers is not None else (os.cpu_count() or 1)
         if n == 1:
             return cls("standalone", 1)
-        from augeoctl.local.tools import free_port
-
         # Locust's default master port (5557 on every interface) would collide with any other
         # run on this machine: the local master listens on a free loopback port instead.
-        return cls("local", n, "127.0.0.1", bind_port or free_port())
+        return cls("local", n, "127.0.0.1", bind_port or procs.free_port())
 
     def locust_args(self) -> list[str]:
         if self.mode == "standalone":
@@ -183,12 +183,7 @@ def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, report
                 time.sleep(1.0)
     finally:
         if proc.poll() is None:  # interrupted or overdue: stop the whole Locust process group
-            import signal
-
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            procs.stop(proc.pid, signal.SIGKILL, group=True)
             proc.wait()
     seconds = time.monotonic() - t0
     log_text = log.read_text(errors="replace")

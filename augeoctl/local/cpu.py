@@ -11,31 +11,14 @@ import os
 import time
 from collections.abc import Callable
 
+from augeoctl.local import procs
+
 MIN_INTERVAL = 0.5  # seconds: shorter intervals are clock-tick noise
-
-
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    return children
 
 
 def process_tree(root: int) -> list[int]:
     """``root`` and every descendant alive now."""
-    children = _children_map()
-    pids = [root]
-    i = 0
-    while i < len(pids):
-        pids.extend(children.get(pids[i], []))
-        i += 1
-    return pids
+    return [root, *procs.children(root)]
 
 
 def cpu_seconds(pid: int, ticks: float) -> float | None:
@@ -56,17 +39,21 @@ class CpuSampler:
     every sample for judging sustained use afterwards.
     """
 
-    def __init__(self, root_pid: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, root_pid: int, clock: Callable[[], float] = time.time, keep: bool = True) -> None:
         self.root = root_pid
         self.clock = clock
+        self.keep = keep  # False: only the newest sample per process (a long-running dashboard)
         self.series: dict[int, list[tuple[float, float]]] = {}
         self.peaks: dict[int, float] = {}
         self.max_percent = 0.0
         self.ticks = float(os.sysconf("SC_CLK_TCK"))
 
+    def tree(self) -> list[int]:
+        return process_tree(self.root)
+
     def sample(self) -> None:
         now = self.clock()
-        for pid in process_tree(self.root):
+        for pid in self.tree():
             used = cpu_seconds(pid, self.ticks)
             if used is None:
                 continue
@@ -78,4 +65,6 @@ class CpuSampler:
                 pct = 100.0 * (used - u0) / (now - t0)
                 self.peaks[pid] = max(self.peaks.get(pid, 0.0), pct)
                 self.max_percent = max(self.max_percent, pct)
+            if not self.keep:
+                points.clear()
             points.append((now, used))

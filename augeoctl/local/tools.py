@@ -1,4 +1,10 @@
-"""Locating and running the server programs the local sandbox is made of."""
+"""Locating and running the server programs the local sandbox is made of.
+
+Also reads the files shipped with them in ``resources/`` (configuration templates, the
+seed SQL, the archive script), so an installed wheel works away from the checkout.
+Where a program is comes from the sandbox's settings (``pg_bindir``, ``redis_server``);
+without them it is looked for where distributions install it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,25 @@ import glob
 import os
 import re
 import shutil
-import socket
 import subprocess
 from collections.abc import Sequence
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from augeoctl.errors import ToolMissing
 
+# Plumbing that moved to ``procs``, still offered here to existing callers.
+from augeoctl.local.procs import alive as pid_alive
+from augeoctl.local.procs import free_port, port_in_use
+
+__all__ = [
+    "MIN_PG_MAJOR", "dir_size", "free_port", "pg_bindir", "pg_major", "pg_tool", "pid_alive",
+    "port_in_use", "redis_server", "resource_text", "run", "tail",
+]
+
 MIN_PG_MAJOR = 15
+RESOURCES = resources.files("augeoctl.local") / "resources"
 
 _INSTALL_HINT = (
     "install the PostgreSQL server (Debian: apt-get install postgresql) or set "
@@ -22,10 +38,15 @@ _INSTALL_HINT = (
 )
 
 
-@lru_cache(maxsize=1)
-def pg_bindir() -> Path:
-    """The newest installed PostgreSQL server's bin folder (15 or later)."""
-    override = os.environ.get("AUGEO_PG_BINDIR")
+def resource_text(name: str) -> str:
+    """A text file shipped in ``augeoctl/local/resources``."""
+    return (RESOURCES / name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=4)
+def pg_bindir(override: str | None = None) -> Path:
+    """The PostgreSQL bin folder: ``override`` (the ``pg_bindir`` setting) if given, else
+    the newest installed server's (15 or later)."""
     candidates: list[Path] = []
     if override:
         candidates.append(Path(override))
@@ -70,34 +91,24 @@ def pg_major(bindir: Path) -> int:
     return int(m.group(1)) if m else 0
 
 
-def pg_tool(name: str) -> str:
-    path = pg_bindir() / name
+def pg_tool(name: str, bindir: str | os.PathLike[str] | None = None) -> str:
+    """The path of a PostgreSQL program, from ``bindir`` (the ``pg_bindir`` setting) or found."""
+    folder = pg_bindir(str(bindir) if bindir else None)
+    path = folder / name
     if not path.exists():
-        raise ToolMissing(f"{name} is not installed in {pg_bindir()}", hint=_INSTALL_HINT)
+        raise ToolMissing(f"{name} is not installed in {folder}", hint=_INSTALL_HINT)
     return str(path)
 
 
-def redis_server() -> str:
-    path = os.environ.get("AUGEO_REDIS_SERVER") or shutil.which("redis-server")
+def redis_server(program: str | os.PathLike[str] | None = None) -> str:
+    """The redis-server program: ``program`` (the ``redis_server`` setting) or found on PATH."""
+    path = str(program) if program else shutil.which("redis-server")
     if not path:
         raise ToolMissing(
             "redis-server is not installed",
             hint="install it (Debian: apt-get install redis-server); `nox -s drill` does",
         )
     return path
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on loopback right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
 
 
 def run(
@@ -107,24 +118,6 @@ def run(
     return subprocess.run(
         list(args), capture_output=True, text=True, check=check, timeout=timeout, **kwargs
     )
-
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0): look at its state.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    except OSError:
-        return True
 
 
 def dir_size(path: Path) -> int:

@@ -10,9 +10,11 @@ import psycopg
 import pytest
 
 from augeoctl.drill import model
-from augeoctl.drill.local import DrillConfig, DrillContext, DrillHooks, LocalDrill
+from augeoctl.drill.context import DrillConfig, DrillContext
+from augeoctl.drill.orchestrator import Drill, DrillHooks
 from augeoctl.local import wal
 from augeoctl.local.sandbox import Sandbox
+from augeoctl.platform.local import LocalPlatform
 from tests.conftest import SandboxHandle, make_home, run_cli
 
 pytestmark = pytest.mark.integration
@@ -131,14 +133,14 @@ def test_recovery_that_misses_rows_fails_with_them_counted(short_archive_sandbox
     def lose_a_segment(ctx: DrillContext) -> None:
         # After the disaster a WAL segment written during the workload disappears, so
         # recovery stops early, short of what the archive held at the disaster.
-        backup = ctx.sandbox.home  # noqa: F841 - for readability of the hook
+        backup = ctx.platform.home  # noqa: F841 - for readability of the hook
         segs = wal.archived_segments(sb.wal_archive, 1)
         victim = segs[-2]
         (sb.wal_archive / victim).unlink()
         removed.append(victim)
 
     cfg = DrillConfig(scenario="server-loss", duration=4.0, rate=40.0)
-    report = LocalDrill(sb, hooks=DrillHooks(after_disaster=lose_a_segment)).run(cfg)
+    report = Drill(LocalPlatform.for_sandbox(sb), hooks=DrillHooks(after={"disaster": lose_a_segment})).run(cfg)
     data = model.to_json(report)
     assert removed
     assert data["verdict"] == "FAIL", data
@@ -157,7 +159,7 @@ def test_server_loss_with_synchronous_streaming_loses_no_acknowledged_commit() -
     sb.up()
     try:
         assert sb.status().wal_receiver.state == "running"
-        report = LocalDrill(sb).run(DrillConfig(scenario="server-loss", duration=2.0, rate=50.0))
+        report = Drill(LocalPlatform.for_sandbox(sb)).run(DrillConfig(scenario="server-loss", duration=2.0, rate=50.0))
         data = model.to_json(report)
         assert data["verdict"] == "PASS", data["reasons"]
         assert data["wal_mode"] == "stream-sync"

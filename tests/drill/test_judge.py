@@ -8,7 +8,8 @@ import jsonschema
 import pytest
 
 from augeoctl.drill import model
-from augeoctl.drill.local import DrillConfig, pg_integrity, redis_integrity
+from augeoctl.drill.context import DrillConfig
+from augeoctl.drill.integrity import pg_integrity, redis_integrity
 from augeoctl.drill.model import Check, DrillPhase, DrillReport, Integrity, judge
 from augeoctl.errors import UsageError
 

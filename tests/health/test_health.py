@@ -8,23 +8,37 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from augeoctl.health import Endpoint, Snapshot, Thresholds, evaluate
+from augeoctl.health import (
+    BackupReading,
+    EndpointReading,
+    PostgresReading,
+    ProcessReading,
+    RedisReading,
+    Snapshot,
+    Thresholds,
+    TrafficReading,
+    Unreachable,
+    evaluate,
+)
 from tests.conftest import SandboxHandle, make_home, run_cli, wait_gone
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
+def process(cpu_percent: float, rss_bytes: int) -> ProcessReading:
+    return ProcessReading(cpu_percent=cpu_percent, rss_bytes=rss_bytes, memory_total_bytes=8 * 2**30)
+
+
 def snapshot(**changes) -> Snapshot:
     base = dict(
         taken_at=NOW,
-        endpoints=(Endpoint("http://127.0.0.1:1/health/ready", 200, 4.0, {"status": "ready"}),),
-        metrics={"windows": {"5m": {"requests": 100, "error_rate": 0.01, "latency_ms": {"avg": 120.0}}},
-                 "process": {"cpu_percent": 12.0, "rss_bytes": 100 * 2**20}},
-        postgres={"ok": True, "connections": {"active": 1}, "cache_hit_percent": 99.0,
-                  "last_archived_wal": "000000010000000000000003", "archiver_failing": False},
-        redis={"ok": True, "connected_clients": 2, "last_save_age_s": 30.0, "last_save_ok": True},
-        backups={"newest_backup_at": NOW - timedelta(hours=3)},
-        memory_total_bytes=8 * 2**30,
+        endpoints=(EndpointReading("http://127.0.0.1:1/health/ready", 200, 4.0, {"status": "ready"}),),
+        traffic=TrafficReading(requests=100, error_rate=0.01, avg_ms=120.0),
+        compute=process(cpu_percent=12.0, rss_bytes=100 * 2**20),
+        postgres=PostgresReading(connections={"active": 1}, cache_hit_percent=99.0,
+                                 last_archived_wal="000000010000000000000003", archiver_failing=False),
+        redis=RedisReading(connected_clients=2, last_save_age_s=30.0, last_save_ok=True),
+        backups=BackupReading(newest_backup_at=NOW - timedelta(hours=3)),
     )
     base.update(changes)
     return Snapshot(**base)  # type: ignore[arg-type]
@@ -42,22 +56,22 @@ def test_a_healthy_snapshot_passes_every_check() -> None:
 
 
 def test_each_alert_rule_fires_at_its_threshold() -> None:
-    hot = {"windows": {"5m": {"requests": 100, "error_rate": 0.06, "latency_ms": {"avg": 3100.0}}},
-           "process": {"cpu_percent": 81.0, "rss_bytes": int(0.81 * 8 * 2**30)}}
-    assert failed(snapshot(metrics=hot)) == {"alert error-rate", "alert response-time", "alert cpu", "alert memory"}
-    edge = {"windows": {"5m": {"requests": 100, "error_rate": 0.05, "latency_ms": {"avg": 3000.0}}},
-            "process": {"cpu_percent": 80.0, "rss_bytes": int(0.8 * 8 * 2**30)}}
-    assert failed(snapshot(metrics=edge)) == set()
+    hot = {"traffic": TrafficReading(requests=100, error_rate=0.06, avg_ms=3100.0),
+           "compute": process(cpu_percent=81.0, rss_bytes=int(0.81 * 8 * 2**30))}
+    assert failed(snapshot(**hot)) == {"alert error-rate", "alert response-time", "alert cpu", "alert memory"}
+    edge = {"traffic": TrafficReading(requests=100, error_rate=0.05, avg_ms=3000.0),
+            "compute": process(cpu_percent=80.0, rss_bytes=int(0.8 * 8 * 2**30))}
+    assert failed(snapshot(**edge)) == set()
 
 
 def test_unreachable_and_unready_dependencies_fail() -> None:
     s = snapshot(
-        endpoints=(Endpoint("http://127.0.0.1:1/health/ready", 503, 5.0,
-                            {"status": "not-ready", "checks": {"redis": {"ok": False}, "postgres": {"ok": True}}}),
-                   Endpoint("http://127.0.0.1:1/health", None, None, error="refused")),
-        redis={"ok": False, "error": "Connection refused"},
-        postgres={"ok": True, "connections": {}, "archiver_failing": True, "last_archived_wal": None},
-        backups={"newest_backup_at": NOW - timedelta(hours=30)},
+        endpoints=(EndpointReading("http://127.0.0.1:1/health/ready", 503, 5.0,
+                                   {"status": "not-ready", "checks": {"redis": {"ok": False}, "postgres": {"ok": True}}}),
+                   EndpointReading("http://127.0.0.1:1/health", None, None, error="refused")),
+        redis=Unreachable("Connection refused"),
+        postgres=PostgresReading(connections={}, archiver_failing=True, last_archived_wal=None),
+        backups=BackupReading(newest_backup_at=NOW - timedelta(hours=30)),
     )
     bad = {c.name: c.detail for c in evaluate(s) if not c.ok}
     assert "not ready: redis" in bad["http /health/ready"]

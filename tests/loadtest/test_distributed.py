@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from augeoctl.config import Environment, Settings
-from augeoctl.loadtest.target import _own_service, local_service_url
+from augeoctl.local import service as runner
 from augeoctl.local import tools
+from augeoctl.platform.local import LocalPlatform
+from augeoctl.platform.local_ops import own_service
 from augeoctl.progress import NullReporter
-from augeoctl.service import runner
 from tests.conftest import REPO, SandboxHandle, run_cli
 
 pytestmark = pytest.mark.integration
@@ -101,18 +102,18 @@ def test_a_master_whose_workers_never_come_fails_with_the_connectivity_code(tmp_
 
 def test_the_default_target_is_the_sandbox_service(sandbox: SandboxHandle, tmp_path: Path) -> None:
     settings = Settings(env=Environment("local", "local", {}), home=sandbox.home)
-    url = local_service_url(settings, NullReporter())
+    url = LocalPlatform(settings).service_url(NullReporter())
     assert url == sandbox.sandbox.app_url()
     assert runner.wait_ready(url, 5)
 
 
 def test_without_a_sandbox_service_one_is_started_and_reused(sandbox: SandboxHandle, tmp_path: Path) -> None:
     folder = tmp_path / "svc"
-    url = _own_service(sandbox.sandbox, folder, NullReporter())
+    url = own_service(sandbox.sandbox, folder, NullReporter())
     try:
         assert url != sandbox.sandbox.app_url() and runner.wait_ready(url, 5)
         pid = int((folder / "service.pid").read_text())
-        assert _own_service(sandbox.sandbox, folder, NullReporter()) == url  # reused, not a second one
+        assert own_service(sandbox.sandbox, folder, NullReporter()) == url  # reused, not a second one
         assert int((folder / "service.pid").read_text()) == pid
     finally:
         runner.stop_service(folder / "service.pid")

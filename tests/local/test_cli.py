@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -23,7 +24,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
     return out
 
 
-@pytest.mark.parametrize("path", _commands(cli), ids=lambda p: " ".join(p))
+@pytest.mark.parametrize("path", [(), *_commands(cli)], ids=lambda p: " ".join(p) or "augeoctl")
 def test_every_command_has_help_and_common_options(path) -> None:
     result = CliRunner().invoke(cli, [*path, "--help"], catch_exceptions=False)
     assert result.exit_code == 0
@@ -32,9 +33,9 @@ def test_every_command_has_help_and_common_options(path) -> None:
     for part in path:
         cmd = cmd.commands[part]  # type: ignore[attr-defined]
     assert cmd.help, f"{' '.join(path)} has no help text"
-    if not isinstance(cmd, click.Group):
-        for opt in ("--env", "--config", "--output", "--verbose"):
-            assert opt in result.output, f"{' '.join(path)} lacks {opt}"
+    # Groups too: the common options are accepted at every level of the command line.
+    for opt in ("--env", "--config", "--output", "--verbose"):
+        assert opt in result.output, f"{' '.join(path) or 'augeoctl'} lacks {opt}"
 
 
 def test_output_option_before_and_after_the_command(tmp_path) -> None:
@@ -49,6 +50,22 @@ def test_output_option_before_and_after_the_command(tmp_path) -> None:
         else:
             assert r.stdout == ""
         assert "no UTC offset" in r.stderr
+
+
+@pytest.mark.parametrize("args", [["-o", "json", "backup", "list"], ["backup", "-o", "json", "list"],
+                                  ["backup", "list", "-o", "json"]], ids=" ".join)
+def test_common_options_at_every_level(tmp_path, args) -> None:
+    r = CliRunner(env={"AUGEO_HOME": str(tmp_path)}).invoke(cli, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["backups"] == []
+
+
+def test_the_last_common_option_on_the_line_wins(tmp_path) -> None:
+    runner = CliRunner(env={"AUGEO_HOME": str(tmp_path)})
+    r = runner.invoke(cli, ["-o", "json", "backup", "-o", "text", "list"], catch_exceptions=False)
+    assert r.exit_code == 0 and r.stdout.startswith("no backups")
+    r = runner.invoke(cli, ["-o", "text", "backup", "list", "-o", "json"], catch_exceptions=False)
+    assert r.exit_code == 0 and json.loads(r.stdout)["backups"] == []
 
 
 def test_env_variables_resolve_like_flags(tmp_path) -> None:

@@ -122,7 +122,7 @@ def test_window_union_and_containment() -> None:
 
 
 def test_recovery_watch_tells_client_refusals_from_recovery_failures(tmp_path) -> None:
-    from augeoctl.backends.local_pg import _RecoveryWatch
+    from augeoctl.backends.local_recovery import _RecoveryWatch
 
     log = tmp_path / "postgres.log"
     log.write_text(

@@ -10,8 +10,8 @@ import urllib.request
 
 import pytest
 
+from augeoctl.local import service as runner
 from augeoctl.local import tools
-from augeoctl.service import runner
 from augeoctl.service.stats import Recorder, Sample, percentile, summarize
 from tests.conftest import SandboxHandle, make_home, wait_for, wait_gone
 

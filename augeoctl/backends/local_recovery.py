@@ -1,0 +1,389 @@
+"""Carrying out one planned PostgreSQL restore on the sandbox, into a new target.
+
+The base backup is copied into ``targets/NAME/data``; PostgreSQL replays archived (and
+streamed) WAL through ``restore_command`` up to the plan's target, promotes, and the
+target is checked with ``pg_amcheck`` and queries. The server's log is followed to
+report progress and to notice a failed recovery. Interrupted or failed restores leave
+a target marked as such (or removed, on Ctrl-C), never one reported as restored.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from augeoctl.backends.base import RestorePlan, RestoreResult
+from augeoctl.backends.local_targets import TargetStore
+from augeoctl.core import Check, Phase
+from augeoctl.errors import Interrupted, RestoreError, RestoreRefused
+from augeoctl.local import procs, tools
+from augeoctl.local.endpoints import APP_DB, SUPERUSER
+from augeoctl.local.sandbox import Sandbox
+from augeoctl.progress import Reporter
+
+_LOG_TS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[\d+\] (\w+):\s+(.*)$")
+# FATAL lines that refuse a client's connection while the server recovers: clients
+# (an application being repointed at the target) are expected to knock early.
+_CLIENT_REFUSED = re.compile(
+    r"the database system is (not accepting connections|not yet accepting connections|starting up"
+    r"|in recovery mode|shutting down)|password authentication failed|no pg_hba\.conf entry"
+    r"|role \".*\" does not exist|database \".*\" does not exist|terminating connection"
+)
+_PG_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(\+00| UTC)")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_pg_time(text: str) -> datetime | None:
+    """The first UTC timestamp PostgreSQL printed in a text (a log line, a backup label)."""
+    m = _PG_TIME.search(text)
+    if not m:
+        return None
+    raw = m.group(1)
+    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in raw else "%Y-%m-%d %H:%M:%S"
+    return datetime.strptime(raw, fmt).replace(tzinfo=UTC)
+
+
+def connect(sandbox: Sandbox, port: int, dbname: str = APP_DB, timeout: int = 10):
+    """An autocommit connection to a PostgreSQL of the sandbox (or one of its targets)."""
+    import psycopg
+
+    return psycopg.connect(sandbox.dsn(dbname, port=port), connect_timeout=timeout, autocommit=True)
+
+
+class Recovery:
+    """Runs restores planned by the local PostgreSQL backend."""
+
+    def __init__(self, sandbox: Sandbox, targets: TargetStore) -> None:
+        self.sandbox = sandbox
+        self.targets = targets
+
+    def run(self, plan: RestorePlan, reporter: Reporter) -> tuple[RestoreResult, list[str]]:
+        """Restore as planned; returns the result and the half-made targets cleaned up."""
+        cleaned = []
+        for name in plan.cleanup:
+            if self.targets.exists(name) and self.targets.half_made(name):
+                reporter.warn(
+                    f'removing half-made target "{name}" left by an interrupted or failed restore'
+                )
+                self.targets.remove(name)
+                cleaned.append(name)
+        tdir = self.targets.dir(plan.target)
+        if tdir.exists():
+            raise RestoreRefused(f'a target named "{plan.target}" already exists')
+        self.sandbox.make_dir(self.targets.root, 0o755)
+        self.sandbox.make_dir(tdir, 0o755)
+        data = tdir / "data"
+        state: dict[str, Any] = {
+            "name": plan.target, "status": "in-progress", "owner_pid": os.getpid(),
+            "created_at": utc_now().isoformat(), "backup_id": plan.backup.id,
+            "requested": plan.to_time.isoformat() if plan.to_time else None, "mode": plan.mode,
+        }
+        self.targets.save_state(plan.target, state)
+
+        def on_term(signum: int, _frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        old_term = signal.signal(signal.SIGTERM, on_term) if _main_thread() else None
+        try:
+            result = self._restore(plan, tdir, data, reporter, state)
+        except KeyboardInterrupt:
+            self.targets.remove(plan.target)
+            raise Interrupted(
+                f'restore interrupted: the half-made target "{plan.target}" was removed; '
+                "nothing was reported as restored"
+            ) from None
+        except BaseException as exc:
+            self.sandbox.stop_postgres(data, mode="immediate", timeout=30)
+            state.update(status="failed", detail=str(exc)[:2000])
+            self.targets.save_state(plan.target, state)
+            raise
+        finally:
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
+        return result, cleaned
+
+    def _restore(
+        self, plan: RestorePlan, tdir: Path, data: Path, reporter: Reporter, state: dict[str, Any]
+    ) -> RestoreResult:
+        phases: list[Phase] = []
+        src = Path(str(plan.backup.location))
+
+        # 1. copy ---------------------------------------------------------------
+        t0 = utc_now()
+        total = plan.backup.size_bytes or tools.dir_size(src)
+        with reporter.step(f"copy base backup {plan.backup.id}"):
+            _copy_tree(src, data, total, reporter)
+            self.sandbox.chown_tree(data)
+            os.chmod(data, 0o700)
+        phases.append(Phase("copy", t0, utc_now()))
+
+        # 2. configure and start recovery --------------------------------------------
+        port = int(plan.extra.get("port") or 0)
+        if not port or procs.port_in_use(port):
+            port = procs.free_port()
+        sock = self.sandbox.make_dir(tdir / "socket", 0o755)
+        log = tdir / "postgres.log"
+        log.touch()
+        self.sandbox.chown_tree(log)
+        self._configure(plan, data, port, sock)
+        state.update(port=port, dsn=self.sandbox.dsn(port=port))
+        self.targets.save_state(plan.target, state)
+
+        t1 = utc_now()
+        proc = tools.run(
+            self.sandbox.as_service([self.sandbox.pg_tool("pg_ctl"), "-D", str(data), "-l", str(log),
+                                     "-W", "-s", "start"]),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RestoreError(f"the target did not start: {proc.stderr.strip()}\n{tools.tail(log, 8)}")
+        watch = _RecoveryWatch(log, data)
+
+        def replayed() -> bool:
+            if watch.redo_done:
+                return True
+            watch.poll()
+            if watch.fatal:
+                raise RestoreError(f"recovery failed: {watch.fatal}", hint=f"the target's log is {log}")
+            reporter.status(
+                f"{watch.segments} WAL segment(s) replayed"
+                + (f", last {watch.last_segment}" if watch.last_segment else "")
+            )
+            return False
+
+        with reporter.step("replay WAL"):
+            procs.wait_until(replayed, math.inf)
+        t_redo = watch.redo_done_at or utc_now()
+        phases.append(Phase("wal_replay", t1, t_redo))
+
+        # 3. promote ------------------------------------------------------------
+        with reporter.step("promote"):
+            reached = self._wait_promoted(port, watch, log)
+        phases.append(Phase("promote", t_redo, utc_now()))
+
+        # 4. verify -------------------------------------------------------------
+        t3 = utc_now()
+        with reporter.step("verify (pg_amcheck, queries)"):
+            checks, tables = self._verify(port)
+        phases.append(Phase("verify", t3, utc_now()))
+
+        if not all(c.ok for c in checks):
+            bad = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
+            raise RestoreError(f"the restored target failed verification: {bad}")
+
+        state.update(
+            status="ready", reached=reached.isoformat() if reached else None,
+            finished_at=utc_now().isoformat(), owner_pid=None,
+        )
+        self.targets.save_state(plan.target, state)
+        return RestoreResult(
+            target=plan.target, dsn=state["dsn"], backup_id=plan.backup.id,
+            requested=plan.to_time, reached=reached, phases=tuple(phases),
+            verification=tuple(checks), tables=tables, wal_segments_replayed=watch.segments,
+            extra={"mode": plan.mode, "port": port, "data_directory": str(data)},
+        )
+
+    def _configure(self, plan: RestorePlan, data: Path, port: int, sock: Path) -> None:
+        # Archived segments first; then what pg_receivewal streamed, including the
+        # newest partial segment, which holds commits the archive does not have yet.
+        restore_cmd = f'cp "{self.sandbox.wal_archive}/%f" "%p"'
+        stream = self.sandbox.wal_stream
+        if stream.exists():
+            restore_cmd = (
+                f'{restore_cmd} 2>/dev/null || cp "{stream}/%f" "%p" 2>/dev/null'
+                f' || cp "{stream}/%f.partial" "%p"'
+            )
+        settings = {
+            "port": str(port),
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{sock}'",
+            # Never archive into the source's archive, never stream to its replicas.
+            "archive_mode": "'off'",
+            "archive_command": "''",
+            "primary_conninfo": "''",
+            "synchronous_standby_names": "''",
+            "restore_command": "'" + restore_cmd.replace("'", "''") + "'",
+            "recovery_target_action": "'promote'",
+            "recovery_target_timeline": "'current'",
+            "log_line_prefix": "'%m [%p] '",
+            "log_timezone": "'UTC'",
+            "hot_standby": "'off'",
+        }
+        if plan.mode == "time" and plan.to_time is not None:
+            ts = plan.to_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+            settings["recovery_target_time"] = f"'{ts}'"
+            settings["recovery_target_inclusive"] = "'on'"
+        auto = data / "postgresql.auto.conf"
+        with auto.open("a") as fh:
+            fh.write("\n# augeoctl restore: recovery settings of this target\n")
+            for k, v in settings.items():
+                fh.write(f"{k} = {v}\n")
+        for stale in ("standby.signal", "postmaster.pid", "postmaster.opts"):
+            (data / stale).unlink(missing_ok=True)
+        (data / "recovery.signal").touch()
+        self.sandbox.chown_tree(data)
+
+    def _wait_promoted(self, port: int, watch: _RecoveryWatch, log: Path) -> datetime | None:
+        import psycopg
+
+        reached: list[datetime | None] = []
+
+        def promoted() -> bool:
+            watch.poll()
+            if watch.fatal:
+                raise RestoreError(f"recovery failed: {watch.fatal}", hint=f"the target's log is {log}")
+            if not watch.ready:
+                return False
+            try:
+                with connect(self.sandbox, port, "postgres", timeout=3) as conn:
+                    row = conn.execute(
+                        "SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp()"
+                    ).fetchone()
+            except psycopg.OperationalError:
+                return False
+            assert row is not None
+            if row[0]:
+                return False
+            reached.append(row[1] or watch.last_xact)
+            return True
+
+        if not procs.wait_until(promoted, 600):
+            raise RestoreError("the target did not finish promotion within 10 minutes", hint=f"see {log}")
+        return reached[0]
+
+    def _verify(self, port: int) -> tuple[list[Check], dict[str, int]]:
+        import psycopg
+
+        checks: list[Check] = []
+        proc = tools.run(
+            [self.sandbox.pg_tool("pg_amcheck"), "-h", procs.LOOPBACK, "-p", str(port), "-U", SUPERUSER,
+             "--all", "--install-missing", "--no-strict-names"],
+            check=False,
+        )
+        out = (proc.stdout + proc.stderr).strip()
+        checks.append(Check(
+            "pg_amcheck", proc.returncode == 0,
+            "no corruption found in heap tables or B-tree indexes" if proc.returncode == 0 else out[-800:],
+        ))
+        tables: dict[str, int] = {}
+        try:
+            with connect(self.sandbox, port, "postgres") as conn:
+                dbs = [r[0] for r in conn.execute(
+                    "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"
+                    " ORDER BY 1"
+                ).fetchall()]
+            for db in dbs:
+                with connect(self.sandbox, port, db) as conn:
+                    rels = conn.execute(
+                        "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname, c.relname"
+                        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                        " WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+                        " AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1"
+                    ).fetchall()
+                    for qualified, nsp, rel in rels:
+                        count = conn.execute(f"SELECT count(*) FROM {qualified}").fetchone()
+                        key = f"{nsp}.{rel}" if db == APP_DB else f"{db}:{nsp}.{rel}"
+                        tables[key] = int(count[0]) if count else 0
+            checks.append(Check("query", True, f"{len(tables)} table(s) counted in {len(dbs)} database(s)"))
+        except psycopg.Error as exc:
+            checks.append(Check("query", False, str(exc).strip()))
+        return checks, tables
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _copy_tree(src: Path, dst: Path, total: int, reporter: Reporter) -> None:
+    """Copy a data folder, reporting bytes copied; files use the kernel's fast copy."""
+    copied = 0
+    last = 0.0
+    dst.mkdir(parents=True, exist_ok=False)
+    for root, dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        target_root = dst if rel == "." else dst / rel
+        for d in dirs:
+            (target_root / d).mkdir(exist_ok=True)
+        for f in files:
+            if rel == "." and f in ("meta.json",):
+                continue
+            s = os.path.join(root, f)
+            t = target_root / f
+            if os.path.islink(s):
+                os.symlink(os.readlink(s), t)
+                continue
+            shutil.copyfile(s, t)
+            shutil.copymode(s, t)
+            copied += os.path.getsize(s)
+            at = time.monotonic()
+            if at - last > 0.2:
+                last = at
+                pct = f" ({100 * copied // total}%)" if total else ""
+                reporter.status(f"{copied // 2**20} of {total // 2**20} MiB{pct}")
+
+
+class _RecoveryWatch:
+    """Follows a recovering server's log: segments restored, end of redo, readiness."""
+
+    def __init__(self, log: Path, data: Path) -> None:
+        self.log = log
+        self.data = data
+        self.offset = 0
+        self.segments = 0
+        self.last_segment: str | None = None
+        self.redo_done = False
+        self.redo_done_at: datetime | None = None
+        self.ready = False
+        self.fatal: str | None = None
+        self.last_xact: datetime | None = None
+        self.started = time.monotonic()
+
+    def poll(self) -> None:
+        try:
+            with self.log.open("rb") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+        except OSError:
+            chunk = b""
+        if chunk:
+            end = chunk.rfind(b"\n") + 1
+            self.offset += end
+            for raw in chunk[:end].decode("utf-8", "replace").splitlines():
+                self._line(raw)
+        if not self.ready and not self.fatal and time.monotonic() - self.started > 2:
+            if procs.read_pid(self.data / "postmaster.pid") is None:
+                self.fatal = "the server exited during recovery: " + tools.tail(self.log, 5)
+
+    def _line(self, line: str) -> None:
+        m = _LOG_TS.match(line)
+        if not m:
+            return
+        ts = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+        level, msg = m.group(2), m.group(3)
+        if msg.startswith("restored log file"):
+            self.segments += 1
+            seg = re.search(r'"([0-9A-F]{24})"', msg)
+            self.last_segment = seg.group(1) if seg else None
+        elif msg.startswith("redo done at"):
+            self.redo_done = True
+            self.redo_done_at = ts
+        elif msg.startswith("last completed transaction was at log time"):
+            self.last_xact = parse_pg_time(msg)
+        elif "database system is ready to accept connections" in msg:
+            self.ready = True
+            if not self.redo_done:
+                self.redo_done, self.redo_done_at = True, ts
+        if level == "PANIC" or (level == "FATAL" and not _CLIENT_REFUSED.search(msg)):
+            self.fatal = msg

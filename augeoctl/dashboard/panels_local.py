@@ -1,0 +1,60 @@
+"""How the sandbox's readings look in their dashboard panels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from augeoctl.dashboard.panel import PanelData, ago, firing, traffic_lines
+from augeoctl.health import (
+    BackupReading,
+    PostgresReading,
+    ProcessTreeReading,
+    RedisReading,
+    ServiceMetrics,
+    Snapshot,
+    Thresholds,
+)
+
+
+def traffic(m: ServiceMetrics) -> PanelData:
+    """The last minute of requests; the alert rules over the last 5 and the process."""
+    w = m.last_minute
+    alerts = firing(Snapshot(taken_at=datetime.now(UTC), traffic=m.last_5_minutes, compute=m.process))
+    return PanelData("degraded" if alerts else "ok", traffic_lines(
+        w, f"rate {w.rate_per_s:.1f}/s   errors {w.error_rate:.1%}   (last minute)", alerts))
+
+
+def compute(trees: tuple[ProcessTreeReading, ...], t: Thresholds | None = None) -> PanelData:
+    t = t or Thresholds()
+    lines, hot = [], False
+    for p in trees:
+        if p.pid is None:
+            lines.append(f"{p.name:<10} not running")
+            continue
+        mem = 100.0 * p.rss_bytes / p.memory_total_bytes if p.memory_total_bytes else 0.0
+        hot = hot or p.cpu_percent > t.cpu_percent or mem > t.memory_percent
+        lines.append(f"{p.name:<10} CPU {p.cpu_percent:5.1f}%   memory {p.rss_bytes / 2**20:7.1f} MiB ({mem:.1f}%)")
+    return PanelData("degraded" if hot else "ok", tuple(lines))
+
+
+def postgres(p: PostgresReading, exposure: BackupReading | None) -> PanelData:
+    """Connections, transactions/s, cache hit, longest query, archiver, and RPO exposure:
+    the age of the newest archived WAL and of the newest base backup."""
+    conns = ", ".join(f"{k} {v}" for k, v in sorted(p.connections.items()))
+    tps = "-" if p.tps is None else f"{p.tps:.1f}"
+    lines = [f"connections: {conns}",
+             f"tx/s {tps}   cache hit {p.cache_hit_percent}%   longest query {p.longest_query_s:.1f} s",
+             f"WAL archiver: {'FAILING' if p.archiver_failing else 'ok'}, last {p.last_archived_wal or '-'}"]
+    if exposure is not None:
+        now = datetime.now(UTC)
+        lines.append(f"RPO exposure: newest archived WAL {ago(exposure.newest_wal_at, now)} ago, "
+                     f"newest base backup {ago(exposure.newest_backup_at, now)} ago")
+    return PanelData("degraded" if p.archiver_failing else "ok", tuple(lines))
+
+
+def redis(r: RedisReading) -> PanelData:
+    hit = "-" if r.hit_ratio is None else f"{r.hit_ratio:.1%}"
+    return PanelData("ok" if r.last_save_ok else "degraded", (
+        f"memory {r.used_memory_bytes / 2**20:.1f} MiB   clients {r.connected_clients}",
+        f"ops/s {r.ops_per_sec}   hit ratio {hit}",
+        f"last RDB save {r.last_save_age_s:.0f} s ago" + ("" if r.last_save_ok else " (FAILED)")))

@@ -1,0 +1,75 @@
+"""An Azure environment as a platform: Flexible Server, Azure Managed Redis or Azure Cache
+for Redis, App Service, Application Insights, through the Azure SDKs (imported lazily)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from augeoctl.errors import UsageError
+from augeoctl.platform.base import Platform, WalProtection
+from augeoctl.progress import Reporter
+
+if TYPE_CHECKING:
+    from augeoctl.backends.azure_pg import AzurePostgresBackend
+    from augeoctl.backends.azure_redis import AzureRedisBackend
+    from augeoctl.backends.base import RestorePlan
+    from augeoctl.dns.azure_source import AcsDomain
+    from augeoctl.dns.drift import ExpectedRecord
+    from augeoctl.health.azure import AzureHealth
+
+
+class AzurePlatform(Platform):
+    kind = "azure"
+    title = "Azure"
+
+    @property
+    def postgres_server(self) -> str:
+        """The name of the environment's Flexible Server."""
+        return str(self.settings.env.get("postgres_server"))
+
+    def postgres(self) -> AzurePostgresBackend:
+        from augeoctl.backends.azure_pg import AzurePostgresBackend
+
+        return AzurePostgresBackend(self.settings.env)
+
+    def redis(self) -> AzureRedisBackend:
+        from augeoctl.backends.azure_redis import AzureRedisBackend
+
+        return AzureRedisBackend(self.settings.env)
+
+    def plan_geo_restore(self, target: str | None) -> RestorePlan:
+        return self.postgres().plan_geo_restore(target)
+
+    def has_redis(self) -> bool:
+        return bool(self.settings.env.get("redis_name"))
+
+    def service_url(self, reporter: Reporter) -> str:
+        api_url = self.settings.env.get("api_url")
+        if not api_url:
+            raise UsageError(f'environment "{self.name}" has no api_url',
+                             hint="pass --host URL or set api_url in its [environments.NAME] table")
+        return str(api_url)
+
+    def email_domain(self, domain: str, reporter: Reporter) -> AcsDomain | None:
+        if not self.settings.env.get("email_service"):
+            reporter.warn(f"environment {self.name!r} has no email_service: ACS comparison skipped")
+            return None
+        from augeoctl.dns.azure_source import acs_domain
+
+        with reporter.step(f"ACS domain {domain} ({self.name})"):
+            return acs_domain(self.settings.env, domain)
+
+    def dns_zone_records(self, domain: str) -> list[ExpectedRecord]:
+        from augeoctl.dns.azure_source import azure_dns_expected
+
+        return azure_dns_expected(self.settings.env, domain)
+
+    def health(self) -> AzureHealth:
+        from augeoctl.health.azure import AzureHealth
+
+        return AzureHealth(self.settings.env, postgres=self.postgres(), redis=self.redis())
+
+    def wal_protection(self) -> WalProtection:
+        # Flexible Server keeps WAL continuously; its documented point-in-time restore
+        # RPO is up to 5 minutes.
+        return WalProtection("azure-continuous", "Azure point-in-time restore: RPO up to 5 minutes")
