@@ -75,6 +75,23 @@ def wait_gone(pid: int | None, timeout: float) -> bool:
     return wait_until(gone, timeout)
 
 
+def kill_all(pids: list[int], timeout: float) -> bool:
+    """SIGKILL every process at once (a lost machine takes them together), then wait for
+    all of them to be gone; True if they are."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def gone() -> bool:
+        for pid in pids:
+            _reap(pid)
+        return not any(alive(pid) for pid in pids)
+
+    return wait_until(gone, timeout, 0.01)
+
+
 def stop(
     pid: int | None,
     sig: int = signal.SIGTERM,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -41,12 +40,7 @@ class Killed:
 
 def _kill(pids: list[int]) -> datetime:
     at = datetime.now(UTC)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    procs.wait_until(lambda: not any(procs.alive(p) for p in pids), KILL_WAIT, 0.01)
+    procs.kill_all(pids, KILL_WAIT)
     return at
 
 
