@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests interrupt the commands they start (Ctrl-C, SIGTERM). A run started as a background
+# job inherits SIGINT ignored, and every child would keep ignoring it; a Python handler here
+# is reset to the default in each child the tests start.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def make_home(prefix: str = "augeo-test-") -> Path:
