@@ -140,7 +140,7 @@ def tests(session: nox.Session) -> None:
     """The whole suite: unit tests, then integration tests against real servers on loopback."""
     ensure_system_packages(session)
     install_project(session, "test")
-    pytest(session, checkov_for_tests=True)
+    pytest(session, "-m", "not faults", checkov_for_tests=True)
 
 
 @nox.session
@@ -155,7 +155,15 @@ def integration(session: nox.Session) -> None:
     """The tests that start real PostgreSQL, Redis, Knot DNS and the reference service."""
     ensure_system_packages(session)
     install_project(session, "test")
-    pytest(session, "-m", "integration")
+    pytest(session, "-m", "integration and not faults")
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """The full matrix of drill faults (signals and SIGKILL at every phase boundary); slow."""
+    ensure_system_packages(session)
+    install_project(session, "test")
+    pytest(session, "-m", "faults")
 
 
 @nox.session

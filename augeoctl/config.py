@@ -16,6 +16,7 @@ are tables under ``[environments.NAME]`` in a TOML file::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -83,9 +84,14 @@ ENV_VARIABLES: dict[str, tuple[str, str]] = {
     "AUGEO_PG_BINDIR": (LOCAL, "pg_bindir"),
     "AUGEO_REDIS_SERVER": (LOCAL, "redis_server"),
     "AUGEO_REDIS_EXPORT_SAS": ("azure", "redis_export_sas"),
+    "AUGEO_DRILL_STOP_AT": (LOCAL, "drill_stop_at"),
 }
 _SECRET_KEYS = {"redis_export_sas": (False, str, "SAS URL of the RDB export container (AUGEO_REDIS_EXPORT_SAS only)")}
 WAL_STREAMING = ("off", "async", "sync")
+# A test and chaos hook, so it has no file key either: AUGEO_DRILL_STOP_AT=after:disaster
+# stops a drill at that phase boundary until AUGEO_HOME/drills/stopped-at.json is removed.
+_HOOK_KEYS = {"drill_stop_at": (False, str, "before:PHASE or after:PHASE (AUGEO_DRILL_STOP_AT only)")}
+DRILL_PHASES = ("preflight", "workload", "disaster", "recovery", "verification", "service_check", "cleanup")
 
 
 @dataclass(frozen=True)
@@ -123,13 +129,62 @@ class Settings:
 def default_home() -> Path:
     """``AUGEO_HOME``, else /var/lib/augeoctl for root, else the per-user state folder."""
     if os.environ.get("AUGEO_HOME"):
-        return Path(os.environ["AUGEO_HOME"]).expanduser()
+        return checked_home(os.environ["AUGEO_HOME"], "AUGEO_HOME")
     if os.geteuid() == 0:
         # PostgreSQL runs as an unprivileged user when we are root, and it cannot
         # reach a folder under /root.
         return Path("/var/lib/augeoctl")
+    # Not checked like a setting: commands that never start a server must keep working for
+    # a user whose home has a space; the servers' own start refuses a path the shell reads.
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "augeoctl"
+
+
+# What a path the sandbox's servers are given may contain. pg_ctl starts PostgreSQL through
+# /bin/sh with the data folder and log file (and the programs' folder) in double quotes,
+# archive_command and restore_command are shell lines, PostgreSQL expands % in them, a
+# comma splits unix_socket_directories and a space splits a redis.conf line.
+_SAFE_PATH = re.compile(r"[\w/.+@:~-]+")
+_SAFE_PATH_TEXT = "letters, digits and / . _ - + @ : ~"
+
+
+def unsafe_characters(value: str) -> str:
+    """The characters of ``value`` outside the safe set, for a message (empty when none)."""
+    bad = dict.fromkeys(c for c in value if not _SAFE_PATH.fullmatch(c))
+    return " ".join(repr(c) if c.isspace() or not c.isprintable() else c for c in bad)
+
+
+def checked_home(value: str, source: str) -> Path:
+    """The sandbox home given by ``source``, refused unless it is an absolute path of safe
+    characters that is (or can become) a folder; checked before anything is created."""
+    path = Path(os.path.expanduser(value))  # "~nobody-known" stays relative, and is refused
+    bad = unsafe_characters(str(path))
+    if bad:
+        raise ConfigError(
+            f"{source} {value!r} contains {bad}: the sandbox's servers run shell commands "
+            "and read configuration files holding this path",
+            hint=f"choose a folder whose path has only {_SAFE_PATH_TEXT}, e.g. /var/lib/augeoctl",
+        )
+    if not path.is_absolute():
+        raise ConfigError(
+            f"{source} {value!r} is a relative path",
+            hint=f"give an absolute path, e.g. {source}={Path.cwd() / path}"
+            if source.isupper() else "give an absolute path, e.g. /var/lib/augeoctl",
+        )
+    probe = path
+    try:
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        is_dir = probe.is_dir()
+    except OSError:
+        is_dir = True  # unreadable: reported when the folder is used
+    if not is_dir:
+        where = "is a file" if probe == path else f"is under the file {probe}"
+        raise ConfigError(
+            f"{source} {value!r} {where}, not a folder",
+            hint="give a folder (created if missing), e.g. /var/lib/augeoctl",
+        )
+    return path
 
 
 def default_config_path() -> Path | None:
@@ -169,24 +224,60 @@ def wants_json(flag: str | None = None) -> bool:
 
 def load_file(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
             f"config file {path} does not exist",
             hint="pass --config PATH (or AUGEO_CONFIG) naming an existing TOML file",
         ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line}",
+            hint="TOML files are UTF-8: save the file as UTF-8 "
+                 "(e.g. iconv -f latin1 -t utf-8 OLD > NEW)",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"environments", "defaults"})
     if unknown:
         raise ConfigError(
             f"{path}: unknown top-level key(s): {', '.join(unknown)}",
             hint="allowed top-level tables are [environments.NAME] and [defaults]",
         )
+    _check_shape(path, data)
     return data
+
+
+def _check_shape(path: Path, data: dict[str, Any]) -> None:
+    """The tables every reader of the file relies on are tables, and [defaults] holds strings."""
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ConfigError(
+            f"{path}: defaults must be a table, got {defaults!r}",
+            hint='write it as a table: [defaults] then env = "NAME" and output = "text" or "json"',
+        )
+    for key in ("env", "output"):
+        if key in defaults and not isinstance(defaults[key], str):
+            raise ConfigError(f"{path}: defaults.{key} must be a string, got {defaults[key]!r}",
+                              hint=f'e.g. {key} = "{"local" if key == "env" else "json"}"')
+    envs = data.get("environments", {})
+    if not isinstance(envs, dict):
+        raise ConfigError(
+            f"{path}: environments must be a table of [environments.NAME] tables, got {envs!r}",
+            hint="write one [environments.NAME] table per environment; "
+                 "the local sandbox needs none",
+        )
+    for name, table in envs.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: environments.{name} must be a table, got {table!r}",
+                              hint=f"write it as [environments.{name}] followed by its keys")
 
 
 def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
@@ -225,7 +316,7 @@ def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
 
 def _from_variables(env: Environment) -> Environment:
     """Apply the AUGEO_* variables that set keys of this kind of environment."""
-    schema = {**(_LOCAL_KEYS if env.is_local else _AZURE_KEYS), **_SECRET_KEYS}
+    schema = {**(_LOCAL_KEYS if env.is_local else _AZURE_KEYS), **_SECRET_KEYS, **_HOOK_KEYS}
     settings = dict(env.settings)
     for variable, (kind, key) in ENV_VARIABLES.items():
         raw = os.environ.get(variable)
@@ -246,10 +337,24 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
     if timeout is not None and not 1 <= timeout <= 86400:
         raise ConfigError(f"{source}: environments.{name}.archive_timeout must be 1..86400 seconds, "
                           f"got {timeout}")
+    bindir = settings.get("pg_bindir")
+    if bindir and unsafe_characters(str(bindir)):
+        # pg_ctl starts the postgres program beside it through /bin/sh.
+        raise ConfigError(
+            f"{source}: environments.{name}.pg_bindir {bindir!r} contains "
+            f"{unsafe_characters(str(bindir))}",
+            hint=f"use a folder whose path has only {_SAFE_PATH_TEXT}",
+        )
     mode = settings.get("wal_streaming")
     if mode is not None and mode not in WAL_STREAMING:
         raise ConfigError(f'{source}: environments.{name}.wal_streaming is "{mode}"',
                           hint="use " + ", ".join(f'"{m}"' for m in WAL_STREAMING))
+    stop = settings.get("drill_stop_at")
+    if stop is not None:
+        when, _, phase = str(stop).partition(":")
+        if when not in ("before", "after") or phase not in DRILL_PHASES:
+            raise ConfigError(f"AUGEO_DRILL_STOP_AT={stop!r} is not a drill phase boundary",
+                              hint="use before:PHASE or after:PHASE, PHASE one of " + ", ".join(DRILL_PHASES))
     return settings
 
 
@@ -306,7 +411,8 @@ def resolve(
         raise ConfigError(f"AUGEO_VERBOSE={os.environ['AUGEO_VERBOSE']!r} is not a number",
                           hint="use 0, 1 or 2") from None
 
-    home = default_home()
     if environment.is_local and environment.get("home") and not os.environ.get("AUGEO_HOME"):
-        home = Path(str(environment.get("home"))).expanduser()
+        home = checked_home(str(environment.get("home")), f"{source}: environments.local.home")
+    else:
+        home = default_home()
     return Settings(env=environment, output=out, verbose=verb, config_path=cfg_path, home=home)

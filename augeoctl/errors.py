@@ -95,6 +95,10 @@ class SandboxError(OperationFailed):
     """The local sandbox could not be started, stopped or inspected."""
 
 
+class RepairFailed(OperationFailed):
+    """Repairing the sandbox after a drill failed; the message says what was kept and where."""
+
+
 class VerdictFailed(AugeoError):
     """The tool worked, and its verdict is FAIL.
 
@@ -111,6 +115,17 @@ class VerdictFailed(AugeoError):
 class PreflightFailed(VerdictFailed):
     """A drill's preflight found the environment unfit: the drill stopped before the
     disaster, nothing was damaged, and the report records it as aborted (a FAIL verdict)."""
+
+
+class UnfinishedDrill(AugeoError):
+    """A drill did not finish (killed, power cut, or its repair failed) and left the sandbox
+    damaged; what would build on the sandbox refuses until `augeoctl sandbox repair` ran.
+
+    Exit 4 rather than 2: the input is fine, the sandbox's state is what fails the check,
+    as with a crashed sandbox server (README "Exit codes").
+    """
+
+    exit_code = EXIT_VERDICT
 
 
 class AuditUnreachable(VerdictFailed):

@@ -8,6 +8,7 @@ offset is refused: a restore target must never depend on the machine's time zone
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -25,7 +26,7 @@ def parse_duration(text: str) -> timedelta:
     """``15m``, ``4h``, ``1h30m``, ``90s``, ``250ms`` or plain seconds (``900``)."""
     value = text.strip().lower()
     if re.fullmatch(r"\d+(\.\d+)?", value):
-        return timedelta(seconds=float(value))
+        return _timedelta(text, float(value))
     pos, total, matched = 0, 0.0, False
     for m in _DURATION.finditer(value):
         if m.start() != pos:
@@ -38,7 +39,31 @@ def parse_duration(text: str) -> timedelta:
             f'"{text}" is not a duration',
             hint="write it like 90s, 15m, 4h, 1h30m or 1d",
         )
-    return timedelta(seconds=total)
+    return _timedelta(text, total)
+
+
+class _TooLong(TimeParseError):
+    """A duration beyond what a ``timedelta`` holds."""
+
+
+def _timedelta(text: str, seconds: float) -> timedelta:
+    """A duration Python can hold (a few million years at most); absurd ones are refused."""
+    try:
+        if not math.isfinite(seconds):
+            raise OverflowError
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise _TooLong(
+            f'"{text}" is too long a duration',
+            hint="write a realistic one, like 90s, 15m, 4h, 1h30m or 7d",
+        ) from None
+
+
+def _out_of_range(text: str) -> TimeParseError:
+    return TimeParseError(
+        f'"{text}" is out of range: times must fall between the years 1 and 9999',
+        hint="give a realistic time, e.g. 2026-11-24T18:05:00Z, now, -15m or -2h",
+    )
 
 
 def parse_time(text: str, *, now: datetime | None = None) -> datetime:
@@ -53,11 +78,16 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         sign = -1 if value[0] == "-" else 1
         try:
             delta = parse_duration(value[1:])
+        except _TooLong:
+            raise _out_of_range(text) from None
         except TimeParseError:
             raise TimeParseError(
                 f'"{text}" is not a relative time', hint="write it like -15m, -2h or -1h30m"
             ) from None
-        return now + sign * delta
+        try:
+            return now + sign * delta
+        except OverflowError:
+            raise _out_of_range(text) from None
     m = _RFC3339.match(value)
     if not m:
         raise TimeParseError(
@@ -84,7 +114,10 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         raise TimeParseError(
             f'"{text}" is not a valid time: {exc}', hint="check the date and time fields"
         ) from None
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000 in UTC
+        raise _out_of_range(text) from None
 
 
 def format_time(value: datetime | None) -> str | None:

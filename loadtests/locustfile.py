@@ -7,10 +7,14 @@ gates and Azure Load Testing's per-request criteria use.
 
 The host comes from ``--host`` (``augeoctl loadtest run`` passes the environment's URL)
 or ``LOCUST_HOST``. The file needs only Locust, so it runs unchanged on Azure Load Testing.
+HTTP Basic credentials come from ``AUGEO_LOAD_BASIC_AUTH`` (``user:password``):
+``augeoctl loadtest run --host http://user:password@host`` sets it and gives Locust the
+host without them, so Locust's report and CSVs never show the password.
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 from typing import Any, NamedTuple
@@ -19,6 +23,7 @@ from locust import between
 from locust.contrib.fasthttp import FastHttpUser
 
 USERS = int(os.environ.get("AUGEO_LOAD_USER_IDS", "200"))  # seeded users: app.users ids 1..200
+BASIC_AUTH = os.environ.get("AUGEO_LOAD_BASIC_AUTH")  # "user:password", or unset
 
 
 class Journey(NamedTuple):
@@ -70,4 +75,6 @@ class PlatformUser(FastHttpUser):
     """An admin-panel user: reads mostly, writes sometimes, thinks between clicks."""
 
     wait_time = between(0.5, 2.0)
+    if BASIC_AUTH:  # RFC 7617
+        default_headers = {"Authorization": "Basic " + base64.b64encode(BASIC_AUTH.encode()).decode()}
     tasks = {task_for(j): j.weight for j in JOURNEYS}  # type: ignore[assignment]  # Locust takes {task: weight} too

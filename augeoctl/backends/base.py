@@ -20,13 +20,14 @@ from augeoctl.errors import NotFound, RestoreRefused
 from augeoctl.progress import Reporter
 from augeoctl.timeparse import format_time
 
-TARGET_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+TARGET_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def check_target_name(name: str) -> str:
-    if not TARGET_NAME.match(name):
+    # fullmatch: "$" would also accept a trailing newline ("name\n").
+    if not TARGET_NAME.fullmatch(name):
         raise RestoreRefused(
-            f'target name "{name}" is not valid',
+            f"target name {name!r} is not valid",
             hint="use 1-63 lower-case letters, digits and hyphens, starting and ending with a letter or digit",
         )
     return name

@@ -285,6 +285,8 @@ class LocalPostgresBackend(PostgresBackend):
         self, to_time: datetime | None, target: str | None, *, now: datetime | None = None,
     ) -> RestorePlan:
         now = now or utc_now()
+        if target:
+            check_target_name(target)  # the input first, before the store is read
         if to_time is not None and to_time > now + FUTURE_TOLERANCE:
             raise RestoreRefused(
                 f"{format_time(to_time)} is in the future (now is {format_time(now)})",

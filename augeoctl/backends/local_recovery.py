@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 import shutil
 import signal
 import time
@@ -80,6 +81,8 @@ class Recovery:
         tdir = self.targets.dir(plan.target)
         if tdir.exists():
             raise RestoreRefused(f'a target named "{plan.target}" already exists')
+        # pg_ctl starts the target through /bin/sh with these paths in double quotes.
+        tools.check_shell_safe(self.sandbox.pg_tool("pg_ctl"), tdir / "data", tdir / "postgres.log")
         self.sandbox.make_dir(self.targets.root, 0o755)
         self.sandbox.make_dir(tdir, 0o755)
         data = tdir / "data"
@@ -93,7 +96,10 @@ class Recovery:
         def on_term(signum: int, _frame: Any) -> None:
             raise KeyboardInterrupt
 
-        old_term = signal.signal(signal.SIGTERM, on_term) if _main_thread() else None
+        # SIGTERM stops a restore like Ctrl-C, unless the caller handles it already (a
+        # drill does, and holds it while its repair restores).
+        own_term = _main_thread() and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
+        old_term = signal.signal(signal.SIGTERM, on_term) if own_term else None
         try:
             result = self._restore(plan, tdir, data, reporter, state)
         except KeyboardInterrupt:
@@ -154,7 +160,7 @@ class Recovery:
                 return True
             watch.poll()
             if watch.fatal:
-                raise RestoreError(f"recovery failed: {watch.fatal}", hint=f"the target's log is {log}")
+                raise recovery_error(watch.fatal, tools.tail(log, 200), data, log, _free_bytes(data))
             reporter.status(
                 f"{watch.segments} WAL segment(s) replayed"
                 + (f", last {watch.last_segment}" if watch.last_segment else "")
@@ -196,12 +202,14 @@ class Recovery:
     def _configure(self, plan: RestorePlan, data: Path, port: int, sock: Path) -> None:
         # Archived segments first; then what pg_receivewal streamed, including the
         # newest partial segment, which holds commits the archive does not have yet.
-        restore_cmd = f'cp "{self.sandbox.wal_archive}/%f" "%p"'
+        archive = shlex.quote(f"{self.sandbox.wal_archive}/%f")
+        restore_cmd = f"cp {archive} %p"
         stream = self.sandbox.wal_stream
         if stream.exists():
+            streamed = shlex.quote(f"{stream}/%f")
             restore_cmd = (
-                f'{restore_cmd} 2>/dev/null || cp "{stream}/%f" "%p" 2>/dev/null'
-                f' || cp "{stream}/%f.partial" "%p"'
+                f"{restore_cmd} 2>/dev/null || cp {streamed} %p 2>/dev/null"
+                f" || cp {streamed}.partial %p"
             )
         settings = {
             "port": str(port),
@@ -241,7 +249,8 @@ class Recovery:
         def promoted() -> bool:
             watch.poll()
             if watch.fatal:
-                raise RestoreError(f"recovery failed: {watch.fatal}", hint=f"the target's log is {log}")
+                raise recovery_error(watch.fatal, tools.tail(log, 200), watch.data, log,
+                                     _free_bytes(watch.data))
             if not watch.ready:
                 return False
             try:
@@ -298,6 +307,36 @@ class Recovery:
         except psycopg.Error as exc:
             checks.append(Check("query", False, str(exc).strip()))
         return checks, tables
+
+
+# PostgreSQL's (and cp's, running restore_command) words for ENOSPC.
+_DISK_FULL = "No space left on device"
+
+
+def recovery_error(fatal: str, log_text: str, folder: Path, log: Path, free: int | None) -> RestoreError:
+    """The error for a recovery that failed with ``fatal``, from the tail of the target's log.
+
+    A full disk is named as the cause, with the folder and its free space: the FATAL
+    line alone may only say that recovery ended early (``cp`` failing in restore_command
+    looks to PostgreSQL like a segment missing from the archive).
+    """
+    if _DISK_FULL in fatal or _DISK_FULL in log_text:
+        room = f"{free // 2**20} MiB free" if free is not None else "free space unknown"
+        cause = next((ln.strip() for ln in log_text.splitlines() if _DISK_FULL in ln), fatal)
+        return RestoreError(
+            f"recovery failed: the disk is full (No space left on device) in {folder}, "
+            f"{room} now; the target's server said: {cause}",
+            hint=f"free space on that file system (or set AUGEO_HOME on a larger disk), drop the "
+                 f"failed target with `augeoctl targets drop`, and restore again; the target's log is {log}",
+        )
+    return RestoreError(f"recovery failed: {fatal}", hint=f"the target's log is {log}")
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 def _main_thread() -> bool:

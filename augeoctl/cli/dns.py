@@ -20,7 +20,27 @@ def dns() -> None:
     """Email DNS of the platform's sending domain (SPF, DKIM, DMARC, MX, ACS)."""
 
 
-@dns.command("audit")
+class _AuditCommand(click.Command):
+    """``dns audit -bad-.com`` names the domain that looked like an option, not just ``-b``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # the parser consumes the list it is given
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption:
+            dashed = next((a for a in given if a.startswith("-") and not a.startswith("--") and "." in a), None)
+            if dashed is None:
+                raise
+            from augeoctl.dns.names import host_domain
+
+            try:
+                host_domain(dashed)
+            except UsageError as exc:
+                raise click.UsageError(f"{exc.message}; {exc.hint}", ctx=ctx) from None
+            raise
+
+
+@dns.command("audit", cls=_AuditCommand)
 @click.argument("domain")
 @click.option("--selector", "-s", "selectors", multiple=True, metavar="S",
               help="DKIM selector to check besides the two ACS selectors (repeatable).")
@@ -50,14 +70,12 @@ def audit(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...],
     answer: an `error` finding means something could not be checked.
     """
     from augeoctl.dns.audit import run_audit
+    from augeoctl.dns.names import host_domain
     from augeoctl.dns.resolver import Resolver
-    from augeoctl.dns.spf import valid_domain
     from augeoctl.dns.tls import parse_target
 
     s = settings()
-    domain = domain.strip().lower().rstrip(".")
-    if not valid_domain(domain):
-        raise UsageError(f"{domain!r} is not a domain name", hint="give the sending domain, e.g. mail.example.com")
+    domain, domain_unicode = host_domain(domain)  # the audit runs on the A-labels
     for sel in selectors:
         if not sel or any(c in sel for c in " /\\") or len(sel) > 63 * 3:
             raise UsageError(f"DKIM selector {sel!r} is not a DNS label sequence")
@@ -91,6 +109,7 @@ def audit(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...],
     finally:
         resolver.close()
     result = report.as_dict()
+    result = {"domain": result["domain"], "domain_unicode": domain_unicode, **result}
     emit(result, render_audit)
     if report.verdict == "fail":
         raise VerdictFailed(f"{domain}: {result['counts']['fail']} check(s) failed", result=result)
@@ -137,7 +156,10 @@ def render_findings(findings: list[dict[str, Any]], verbose: int = 0) -> list[st
 
 def render_audit(r: dict[str, Any]) -> str:
     verbose = settings().verbose
-    lines = [f"Email DNS audit of {r['domain']}: {r['verdict'].upper()}  "
+    shown = r["domain"]
+    if r.get("domain_unicode", shown) != shown:
+        shown = f"{r['domain_unicode']} ({shown})"
+    lines = [f"Email DNS audit of {shown}: {r['verdict'].upper()}  "
              f"({r['counts']['fail']} fail, {r['counts']['warn']} warn, {r['counts']['error']} error, "
              f"{r['counts']['pass']} pass; {r['queries']} DNS queries in {r['elapsed_s']:.2f} s)", ""]
     lines += render_findings(r["findings"], verbose)

@@ -52,7 +52,9 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
     the disaster, recovery into a new target with the restore code path, verification
     of every acknowledged write, a /health/ready check of the reference service against
     the recovered data, and cleanup. Exits 0 on PASS and 4 on FAIL. Reports are kept:
-    `augeoctl dr-drill history` lists them.
+    `augeoctl dr-drill history` lists them. SIGINT or SIGTERM stops the drill, repairs
+    the sandbox and exits 130; a drill that could not finish is refused until `augeoctl
+    sandbox repair` ran (exit 4).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -66,6 +68,7 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
         disk_reserve=_bytes(disk_reserve),
     )
     drill = Drill(platform_for(settings()), reporter())
+    drill.refuse_if_unfinished()  # before asking anything
     confirmation = drill.confirmation(cfg)  # refuses a scenario the platform does not have
     if confirmation is not None:
         confirm_by_name(confirmation.name, yes, confirmation.description)
@@ -80,7 +83,12 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
 @click.option("--limit", default=20, show_default=True, help="How many drills to list.")
 @common_options
 def history(limit: int) -> None:
-    """List past drills with RTO, RPO and verdicts (newest first)."""
+    """List past drills with RTO, RPO, lost writes and verdicts (newest first).
+
+    LOST: writes acknowledged before the disaster that were not recovered; MISSING:
+    writes acknowledged by the recovery point that were not (a recovery defect). A report
+    older than schema 2 shows LOST as "-" (not measured).
+    """
     from augeoctl.drill.history import load
 
     items = load(settings().home)[:limit]
@@ -88,12 +96,17 @@ def history(limit: int) -> None:
     def text(r: dict[str, Any]) -> str:
         if not r["drills"]:
             return "no drills yet: run `augeoctl dr-drill`"
-        rows = [[d["id"], d["scenario"], d["verdict"],
+        def count(v: int | None) -> str:
+            return "-" if v is None else str(v)
+
+        rows = [[d["id"], d["scenario"], d["verdict"] + (" (interrupted)" if d.get("interrupted") else ""),
                  format_duration(d["rto_seconds"]) if d["rto_seconds"] is not None else "-",
                  format_duration(d["rpo_seconds"]) if d["rpo_seconds"] is not None else "-",
-                 str(d["lost_writes"]), d.get("report_path") or ""] for d in r["drills"]]
-        return table(rows, ["DRILL", "SCENARIO", "VERDICT", "RTO", "RPO", "LOST", "REPORT"])
+                 count(d["lost_writes"]), count(d["missing_before_recovery_point"]),
+                 d.get("report_path") or ""] for d in r["drills"]]
+        return table(rows, ["DRILL", "SCENARIO", "VERDICT", "RTO", "RPO", "LOST", "MISSING", "REPORT"])
 
     emit({"drills": [{k: d.get(k) for k in ("id", "scenario", "environment", "started_at", "verdict",
-                                            "rto_seconds", "rpo_seconds", "lost_writes", "reasons",
+                                            "rto_seconds", "rpo_seconds", "lost_writes",
+                                            "missing_before_recovery_point", "interrupted", "reasons",
                                             "report_path")} for d in items]}, text)

@@ -118,7 +118,12 @@ def export_azure(profile: str, host: str | None, slo_file: str | None, test_id: 
     """Print an Azure Load Testing config (testType: Locust, failureCriteria from the gates)."""
     from augeoctl.loadtest.azure import export_yaml
     from augeoctl.loadtest.gates import get_profile
-    from augeoctl.loadtest.target import validate_host
+    from augeoctl.loadtest.target import (
+        BASIC_AUTH_VARIABLE,
+        redact,
+        split_credentials,
+        validate_host,
+    )
 
     prof = get_profile(_slo(slo_file), profile)
     s = settings()
@@ -126,6 +131,12 @@ def export_azure(profile: str, host: str | None, slo_file: str | None, test_id: 
     if not target:
         raise UsageError(f'no target URL: environment "{s.env.name}" has no api_url',
                          hint="pass --host https://api.example.com or use --env with an api_url")
+    if split_credentials(validate_host(str(target)))[1] is not None:
+        # The YAML is printed and uploaded as the test's configuration: no place for a password.
+        raise UsageError(f"the target {redact(str(target))} carries credentials, which the exported "
+                         "configuration would print",
+                         hint=f"give the host without user:password@ and set {BASIC_AUTH_VARIABLE} "
+                              "(user:password) as a secret of the Azure Load Testing test")
     tid = test_id or f"augeoctl-{profile}".lower()
     yaml_text = export_yaml(prof, test_id=tid, host=validate_host(str(target)), locustfile=locustfile_name)
     emit({"profile": profile, "test_id": tid, "yaml": yaml_text}, lambda r: r["yaml"].rstrip())

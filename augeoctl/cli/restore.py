@@ -14,6 +14,7 @@ from augeoctl.cli.common import (
     settings,
     table,
 )
+from augeoctl.drill.journal import refuse_if_unfinished
 from augeoctl.errors import UsageError
 from augeoctl.platform import platform_for
 from augeoctl.timeparse import format_duration, parse_time
@@ -81,6 +82,7 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
                          hint="e.g. --to-time 2026-11-24T18:05:00Z, --to-time -15m, or --latest")
     when = parse_time(to_time) if to_time is not None else None
     platform = platform_for(settings())
+    refuse_if_unfinished(platform)  # a drill left the sandbox damaged: repair it first
     backend = platform.postgres()
     plan = platform.plan_geo_restore(target) if geo else backend.plan_restore(when, target)
     if dry_run:

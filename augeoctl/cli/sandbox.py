@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from augeoctl.cli.common import common_options, emit, reporter, settings
+from augeoctl.drill import journal
 from augeoctl.errors import VerdictFailed
 from augeoctl.local.sandbox import Sandbox
 from augeoctl.platform import platform_for
@@ -34,6 +35,11 @@ def _text(result: dict[str, Any]) -> str:
         lines.append(f"WAL stream  {rcv.get('state')} ({result['wal_streaming']})"
                      + (f"  pid {rcv['pid']}" if rcv.get("pid") else ""))
     lines.append(f"WAL archive_timeout: {result['archive_timeout']} s")
+    drill = result.get("unfinished_drill")
+    if drill:
+        lines.append(f"DR drill    {drill['drill_id']} ({drill['scenario']}) "
+                     + (f"running, pid {drill['pid']}" if drill["running"]
+                        else f"unfinished, stopped in its {drill['phase']} phase; journal {drill['journal']}"))
     return "\n".join(lines)
 
 
@@ -46,7 +52,12 @@ def sandbox() -> None:
 @sandbox.command()
 @common_options
 def up() -> None:
-    """Start the sandbox (creating it on first use); safe to run again."""
+    """Start the sandbox (creating it on first use); safe to run again.
+
+    Refused (exit 4) while a DR drill runs or left the sandbox damaged: a fresh start
+    would build on top of data the drill moved aside or deleted.
+    """
+    journal.refuse_if_unfinished(platform_for(settings()))
     status = _sandbox().up(reporter())
     emit(status.to_dict(), _text)
 
@@ -64,11 +75,38 @@ def down() -> None:
 def status() -> None:
     """Show what is running, with connection details.
 
-    Exits 4 when a server that should be running has crashed.
+    Exits 4 when a server that should be running has crashed, or when a DR drill did not
+    finish and left the sandbox damaged (`augeoctl sandbox repair` repairs it).
     """
     st = _sandbox().status()
-    emit(st.to_dict(), _text)
+    unfinished = journal.unfinished(platform_for(settings()))
+    emit({**st.to_dict(), "unfinished_drill": unfinished.to_dict() if unfinished else None}, _text)
+    if unfinished is not None and not unfinished.owner_alive():
+        raise VerdictFailed(journal.unfinished_message(unfinished))
     if st.crashed:
         raise VerdictFailed(
             f"crashed: {', '.join(st.crashed)}", hint="see the log lines above; `augeoctl sandbox up` restarts"
         )
+
+
+def _repair_text(result: dict[str, Any]) -> str:
+    if result["repaired"] is None:
+        return "\n".join(result["notes"])
+    return "\n".join([f"repaired the sandbox after drill {result['repaired']} ({result['scenario']})"]
+                     + [f"  {n}" for n in result["notes"]])
+
+
+@sandbox.command()
+@common_options
+def repair() -> None:
+    """Finish the repair a DR drill did not finish (killed, power cut, failed repair).
+
+    Reads the drill's journal: puts back the data folder or RDB it moved aside (whatever
+    was created in their place is moved aside too, never deleted), merges deleted rows
+    back, stops the drill's leftover processes, restarts the sandbox, drops the drill's
+    targets unless it kept them, and removes the journal. Nothing to do without one.
+    Exits 1 when the sandbox could not be repaired (the journal and the drill's targets
+    stay), 4 while the drill is still running.
+    """
+    result = journal.repair(platform_for(settings()), reporter())
+    emit(result.to_dict(), _repair_text)

@@ -173,5 +173,5 @@ def drill_source(home: Path) -> Source:
         rto = "-" if d["rto_seconds"] is None else f"{d['rto_seconds']:.1f} s"
         rpo = "-" if d["rpo_seconds"] is None else f"{d['rpo_seconds']:.1f} s"
         return PanelData("ok" if d["verdict"] == "PASS" else "degraded", (
-            f"{d['verdict']}  {d['scenario']}  {d['started_at']}", f"RTO {rto}   RPO {rpo}   lost writes {d['lost_writes']}"))
+            f"{d['verdict']}  {d['scenario']}  {d['started_at']}", f"RTO {rto}   RPO {rpo}   lost writes {'-' if d.get('lost_writes') is None else d['lost_writes']}"))
     return fetch

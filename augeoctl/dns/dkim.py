@@ -8,8 +8,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from augeoctl.dns.findings import ACS_DOC, FAIL, PASS, RFC6376, RFC8301, WARN, Finding
-from augeoctl.dns.resolver import Answer, Lookup
+from augeoctl.dns.findings import (
+    ACS_DOC,
+    FAIL,
+    PASS,
+    RFC6376,
+    RFC8301,
+    WARN,
+    Finding,
+    cname_loop_finding,
+)
+from augeoctl.dns.resolver import Answer, Lookup, follow
 
 ACS_SELECTORS = ("selector1-azurecomm-prod-net", "selector2-azurecomm-prod-net")
 ACS_DKIM_ZONE = "azurecomm.net"
@@ -79,13 +88,7 @@ def key_bits(k: str, p: str) -> int:
 
 def _txt(lookup: Lookup, name: str) -> Answer:
     """TXT at ``name``, following a CNAME out of the nameserver's zones when needed."""
-    ans = lookup.query(name, "TXT")
-    hops = 0
-    while not ans.records and ans.cnames and not ans.failed and hops < 8:
-        nxt = lookup.query(ans.cnames[-1], "TXT")
-        ans = Answer(name, "TXT", nxt.status, nxt.records, nxt.txt_strings, ans.cnames + nxt.cnames, nxt.detail)
-        hops += 1
-    return ans
+    return follow(lookup, name, "TXT")
 
 
 def check_selector(lookup: Lookup, domain: str, selector: str, *, acs: bool) -> list[Finding]:
@@ -102,6 +105,9 @@ def check_selector(lookup: Lookup, domain: str, selector: str, *, acs: bool) -> 
         else:
             got = f"a CNAME to {first}" if first else "not a CNAME"
             out.append(Finding("dkim.acs-cname", FAIL, f"{name} is {got}; ACS needs a CNAME to {want}", name, ACS_DOC))
+    if ans.loop:
+        out.append(cname_loop_finding("DKIM", f"selector {selector}", ans))
+        return out
     if ans.failed:
         out.append(Finding("dkim.lookup", "error", f"TXT lookup of {name} failed: {ans.status} {ans.detail}".strip(),
                            name, RFC6376 + " §3.6.2"))

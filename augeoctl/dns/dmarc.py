@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from augeoctl.dns.findings import ERROR, FAIL, PASS, RFC9989, WARN, Finding
-from augeoctl.dns.resolver import Lookup
+from augeoctl.dns.findings import ERROR, FAIL, PASS, RFC9989, WARN, Finding, cname_loop_finding
+from augeoctl.dns.resolver import Answer, Lookup, follow
 
 # RFC 9989 obsoletes RFC 7489; the RFC 7489 sections are cited as well, as they are widely known.
 REF_DISCOVERY = RFC9989 + " (policy discovery); RFC 7489 §6.6.3"
@@ -86,18 +86,21 @@ def _within(name: str, domain: str) -> bool:
     return name == domain or name.endswith("." + domain)
 
 
-def fetch(lookup: Lookup, domain: str) -> tuple[str, list[str]]:
-    ans = lookup.query(f"_dmarc.{domain}", "TXT")
+def fetch(lookup: Lookup, domain: str) -> tuple[str, list[str], Answer]:
+    """The DMARC records at ``_dmarc.DOMAIN``: lookup status, records, and the answer itself."""
+    ans = follow(lookup, f"_dmarc.{domain}", "TXT")
     if ans.failed:
-        return ans.status, []
-    return "ok", [r for r in ans.records if is_dmarc(r)]
+        return ans.status, [], ans
+    return "ok", [r for r in ans.records if is_dmarc(r)], ans
 
 
 def audit_dmarc(lookup: Any, domain: str) -> list[Finding]:
     out: list[Finding] = []
     name = f"_dmarc.{domain}"
     org = organizational_domain(domain)
-    status, records = fetch(lookup, domain)
+    status, records, ans = fetch(lookup, domain)
+    if ans.loop:
+        return [cname_loop_finding("DMARC", "the DMARC record", ans)]
     if status != "ok":
         return [Finding("dmarc.lookup", ERROR, f"TXT lookup of {name} failed: {status}", name, REF_DISCOVERY)]
     inherited_from = None
@@ -105,7 +108,10 @@ def audit_dmarc(lookup: Any, domain: str) -> list[Finding]:
         # RFC 9989 DNS tree walk: the closest parent with a DMARC record, asked all at once.
         parents = tree_walk_names(domain)
         mapper = getattr(lookup, "map", None) or (lambda fn, items: [fn(i) for i in items])
-        for parent, (pstatus, precords) in zip(parents, mapper(lambda n: fetch(lookup, n), parents), strict=True):
+        for parent, (pstatus, precords, pans) in zip(parents, mapper(lambda n: fetch(lookup, n), parents),
+                                                     strict=True):
+            if pans.loop:
+                return [cname_loop_finding("DMARC", f"the DMARC record of {parent}", pans)]
             if pstatus != "ok":
                 return [Finding("dmarc.lookup", ERROR, f"TXT lookup of _dmarc.{parent} failed: {pstatus}",
                                 f"_dmarc.{parent}", REF_DISCOVERY)]

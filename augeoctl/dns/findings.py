@@ -38,6 +38,13 @@ class Finding:
             object.__setattr__(self, "group", self.id.split(".", 1)[0].upper())
 
 
+def cname_loop_finding(group: str, what: str, answer: Any) -> Finding:
+    """``dns.cname-loop``: a name whose CNAME chain comes back to itself never has a record."""
+    names = " -> ".join(answer.loop)
+    return Finding("dns.cname-loop", FAIL, f"{what}: CNAME loop {names}; the record can never be found",
+                   answer.name, "RFC 1034 §3.6.2 (CNAME chains must not loop)", group=group)
+
+
 @dataclass(frozen=True)
 class DriftRow:
     """One expected record compared with what the nameserver answers."""

@@ -46,6 +46,7 @@ class Answer:
     txt_strings: tuple[tuple[str, ...], ...] = ()
     cnames: tuple[str, ...] = ()  # the CNAME chain followed, in order
     detail: str = ""
+    loop: tuple[str, ...] = ()  # a CNAME loop: the names from ``name``, ending with the repeated one
 
     @property
     def ok(self) -> bool:
@@ -184,14 +185,62 @@ class Resolver:
                 last = "timeout"
                 continue
             except dns.resolver.NoNameservers as exc:
+                loop = _loop_in(qname, exc)
+                if loop:
+                    return looped(name, rdtype, loop)
                 # "... answered SERVFAIL" / "answered REFUSED": keep the rcode only.
-                rcodes = sorted(set(re.findall(r"answered (\w+)", str(exc))))
+                rcodes = sorted(set(re.findall(r"answered ([A-Z]+)\b", str(exc))))
                 return Answer(name, rdtype, SERVFAIL, detail="answered " + "/".join(rcodes) if rcodes else _first_line(exc))
             except dns.exception.DNSException as exc:
                 return Answer(name, rdtype, ERROR, detail=_first_line(exc))
             return _convert(name, rdtype, ans)
         return Answer(name, rdtype, TIMEOUT,
                       detail=f"no answer in {self.timeout:g} s ({self.retries + 1} tries): {last}")
+
+
+def looped(name: str, rdtype: str, loop: list[str] | tuple[str, ...]) -> Answer:
+    """The answer for a name whose CNAME chain comes back to a name already in it."""
+    return Answer(name, rdtype, ERROR, cnames=tuple(loop[1:]), loop=tuple(loop),
+                  detail="CNAME loop: " + " -> ".join(loop))
+
+
+def _loop_in(qname: Any, exc: Exception) -> list[str]:
+    """The CNAME loop in a response dnspython refused as a chain too long (else empty).
+
+    A nameserver authoritative for every name of the loop answers all its CNAMEs at once.
+    """
+    import dns.message
+    import dns.rdatatype
+
+    for error in getattr(exc, "kwargs", {}).get("errors") or ():
+        if len(error) < 5 or not isinstance(error[3], dns.message.ChainTooLong) or error[4] is None:
+            continue
+        targets = {rrset.name: rrset[0].target for rrset in error[4].answer
+                   if rrset.rdtype == dns.rdatatype.CNAME and len(rrset)}
+        chain = [qname]
+        while chain[-1] in targets:
+            nxt = targets[chain[-1]]
+            if nxt in chain:
+                return [n.to_text(omit_final_dot=True) for n in [*chain, nxt]]
+            chain.append(nxt)
+    return []
+
+
+def follow(lookup: Lookup, name: str, rdtype: str, hops: int = 8) -> Answer:
+    """``rdtype`` at ``name``, following CNAMEs that lead out of the nameserver's zones
+    (an authoritative server answers only the first hop), and noticing a loop."""
+    ans = lookup.query(name, rdtype)
+    while not ans.records and ans.cnames and not ans.failed and hops > 0:
+        chain = [name, *ans.cnames]
+        seen = [n.lower().rstrip(".") for n in chain]
+        if seen[-1] in seen[:-1]:
+            return looped(name, rdtype, chain)
+        nxt = lookup.query(ans.cnames[-1], rdtype)
+        if nxt.loop:
+            return looped(name, rdtype, [*chain[:-1], *nxt.loop])
+        ans = Answer(name, rdtype, nxt.status, nxt.records, nxt.txt_strings, ans.cnames + nxt.cnames, nxt.detail)
+        hops -= 1
+    return ans
 
 
 def _first_line(exc: Exception) -> str:

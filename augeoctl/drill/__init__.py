@@ -4,6 +4,7 @@
 scenario is and ``scenarios`` which ones each platform has (``local``: damage to the
 sandbox; ``azure``: marked disasters restored to a new server); ``context`` is the typed
 state of a run, ``workload`` the writers, ``integrity`` the pure comparison of their
-acknowledged writes with the recovered data, ``model`` the report and its verdict, and
-``history`` the kept reports.
+acknowledged writes with the recovered data, ``model`` the report and its verdict,
+``history`` the kept reports, and ``journal`` what a running drill did to the sandbox, so
+that one that never finished can be repaired.
 """

@@ -10,6 +10,7 @@ from typing import Any
 
 from augeoctl.backends.base import RestoreResult
 from augeoctl.drill import model
+from augeoctl.drill.journal import Journal
 from augeoctl.drill.model import Check, Integrity
 from augeoctl.drill.workload import WriterLog
 from augeoctl.errors import UsageError
@@ -69,6 +70,12 @@ class DrillContext:
     workload: dict[str, Any] = field(default_factory=dict)  # the writers' summaries
     pg_log: WriterLog = field(default_factory=WriterLog)
     redis_log: WriterLog = field(default_factory=WriterLog)
+    journal: Journal = field(default_factory=Journal.in_memory)  # what a repair needs to know
+
+    def add_target(self, target: Target) -> None:
+        """A target the recovery is about to make: journaled first, so it is never orphaned."""
+        self.journal.add("targets", {"kind": target.kind, "name": target.name})
+        self.targets.append(target)
 
     def target_name(self, prefix: str) -> str:
         """A target name unique to this drill: ``PREFIX-20261124t101500z``."""

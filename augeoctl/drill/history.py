@@ -1,4 +1,9 @@
-"""The drill history: every drill's JSON and Markdown report, kept under ``AUGEO_HOME/drills``."""
+"""The drill history: every drill's JSON and Markdown report, kept under ``AUGEO_HOME/drills``.
+
+Reports of an older schema are read as the current one: a version 1 report's
+``lost_writes`` counted what version 2 calls ``missing_before_recovery_point``, and it did
+not count lost writes in today's sense, so those read as None (not measured).
+"""
 
 from __future__ import annotations
 
@@ -45,7 +50,20 @@ def load(home: Path) -> list[dict[str, Any]]:
         return out
     for f in sorted(d.glob("drill-*.json"), reverse=True):
         try:
-            out.append(json.loads(f.read_text()))
+            data = json.loads(f.read_text())
         except ValueError:
             continue
+        if isinstance(data, dict):
+            out.append(upgrade(data))
     return out
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A kept report in the current schema's terms (see the module docstring)."""
+    if data.get("schema_version", 1) >= model.SCHEMA_VERSION:
+        return data
+    data = dict(data)
+    data["missing_before_recovery_point"] = data.get("lost_writes")
+    data["lost_writes"] = None
+    data.setdefault("interrupted", None)
+    return data

@@ -1,5 +1,11 @@
 """The drill's integrity rules: the writers' acknowledged writes compared with what the
-recovered PostgreSQL and Redis hold. Pure functions, tested on built states."""
+recovered PostgreSQL and Redis hold. Pure functions, tested on built states.
+
+A write acknowledged before the disaster and absent is lost (``lost_writes``); one
+acknowledged by the point the recovery must reach and absent is a recovery defect
+(``missing_before_recovery_point``). Without a disaster time every acknowledged write
+counts as before it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,17 @@ from datetime import datetime
 from augeoctl.drill.model import Integrity
 
 
+def _lost(acks: dict[int, datetime], present: set[int], disaster_at: datetime | None) -> int:
+    return sum(1 for s, at in acks.items() if s not in present and (disaster_at is None or at <= disaster_at))
+
+
 def pg_integrity(
     acks: dict[int, datetime],
     rows: list[tuple[int, datetime | None]],
     expected_point: datetime | None,
     newest_allowed: datetime | None,
     attempted: int,
+    disaster_at: datetime | None = None,
 ) -> Integrity:
     """Compare acknowledged writes with recovered rows ``(seq, commit time)``.
 
@@ -36,15 +47,17 @@ def pg_integrity(
         acknowledged=len(acks),
         expected_present=len(expected),
         present=len(present_set),
-        lost_writes=len(missing),
+        missing_before_recovery_point=len(missing),
         extra=extra,
         duplicates=len(present) - len(present_set),
         after_recovery_point=after,
+        lost_writes=_lost(acks, present_set, disaster_at),
         missing_sample=tuple(missing[:10]),
     )
 
 
-def redis_integrity(acks: dict[int, datetime], present: list[int], last: int | None, attempted: int) -> Integrity:
+def redis_integrity(acks: dict[int, datetime], present: list[int], last: int | None, attempted: int,
+                    disaster_at: datetime | None = None) -> Integrity:
     """A Redis snapshot must hold every acknowledged write up to its newest one, and no later one."""
     present_set = set(present)
     upto = last or 0
@@ -56,9 +69,10 @@ def redis_integrity(acks: dict[int, datetime], present: list[int], last: int | N
         acknowledged=len(acks),
         expected_present=len(expected),
         present=len(present_set),
-        lost_writes=len(missing),
+        missing_before_recovery_point=len(missing),
         extra=extra,
         duplicates=len(present) - len(present_set),
         after_recovery_point=sum(1 for s in acks if s > upto),
+        lost_writes=_lost(acks, present_set, disaster_at),
         missing_sample=tuple(missing[:10]),
     )

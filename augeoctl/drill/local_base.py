@@ -1,22 +1,31 @@
 """What every DR drill scenario on the local sandbox shares: the preflight (sandbox up,
 WAL archiving working, a verified base backup, disk for the restore), the workload's
 table and reference row counts, the reference service run against the recovered data,
-and the cleanup that repairs the sandbox and drops the drill's targets."""
+and the cleanup that repairs the sandbox and drops the drill's targets.
+
+Every step that damages the sandbox or starts something beside it is noted in the drill
+journal first (``drill.journal``), and the cleanup works from the journal and the
+sandbox as they are: it is also what ``augeoctl sandbox repair`` runs after a drill was
+killed. When the repair fails, the drill's targets are kept (the data to repair from)
+and named, and the journal stays.
+"""
 
 from __future__ import annotations
 
 import shutil
 from abc import abstractmethod
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 from augeoctl import drivers
 from augeoctl.drill import history
 from augeoctl.drill.context import DrillConfig, DrillContext, Target
+from augeoctl.drill.journal import REPAIR_COMMAND
 from augeoctl.drill.model import Check
 from augeoctl.drill.scenario import Confirmation, Outcome, Scenario
 from augeoctl.drill.workload import DRILL_TABLE, REDIS_PREFIX, WriteTarget, prepare_table
-from augeoctl.errors import AugeoError, PreflightFailed
+from augeoctl.errors import AugeoError, PreflightFailed, RepairFailed
 from augeoctl.platform.local import LocalPlatform, ReferenceService
 
 
@@ -39,6 +48,7 @@ class SandboxScenario(Scenario[LocalPlatform]):
     runs_workload = True
     verifies = True
     checks_service = True
+    journaled = True
     cleanup_label = "cleanup and repair of the sandbox"
     damage: ClassVar[str]  # what the disaster does, for the confirmation
 
@@ -94,6 +104,7 @@ class SandboxScenario(Scenario[LocalPlatform]):
     def start_service(self, ctx: DrillContext, pg_dsn: str, redis_url: str) -> None:
         self.stop_service()
         folder = history.folder(self.platform.home) / f"{ctx.drill_id}-service"
+        ctx.journal.add("services", str(folder / "service.pid"))
         self.service = self.platform.start_service(pg_dsn, redis_url, folder)
 
     def stop_service(self) -> None:
@@ -120,15 +131,36 @@ class SandboxScenario(Scenario[LocalPlatform]):
 
     @abstractmethod
     def repair(self, ctx: DrillContext) -> list[str]:
-        """Undo the disaster on the sandbox; returns notes for the report."""
+        """Undo the disaster on the sandbox from ``ctx.journal``; returns notes for the
+        report, raises an ``AugeoError`` when it could not be undone and verified."""
 
     @abstractmethod
     def drop(self, target: Target) -> None:
         """Remove a target the recovery made (a half-made one too)."""
 
+    def describe(self, target: Target) -> str:
+        """Where a target is, for a message: its name, folder and address."""
+        try:
+            found = [t for t in self.platform.postgres().list_targets() if t.name == target.name]
+        except (AugeoError, OSError):
+            found = []
+        where = ", ".join([str(self.platform.targets_dir / target.name)] + [t.dsn for t in found if t.dsn])
+        return f"{target.name} ({where})"
+
     def cleanup(self, ctx: DrillContext) -> Outcome:
         self.stop_service()
-        notes = self.repair(ctx)
+        notes = [f"leftover reference service stopped ({p})" for p in ctx.journal.get("services", [])
+                 if ReferenceService.stop_leftover(Path(p))]
+        try:
+            notes += self.repair(ctx)
+            self.platform.ensure_up(self.reporter)  # after a power cut nothing runs
+        except AugeoError as exc:
+            # What the repair needs (the recovered copy) stays, and the journal with it.
+            kept = ", ".join(self.describe(t) for t in ctx.targets) or "none"
+            message = (f"the sandbox was NOT repaired: {exc.message}; drill target(s) kept: {kept}; "
+                       f"run `{REPAIR_COMMAND}` once the cause is fixed")
+            self.reporter.warn(message)
+            raise RepairFailed(message, hint=exc.hint) from None
         try:
             self._remove_drill_writes(ctx)
         except AugeoError as exc:
@@ -136,7 +168,7 @@ class SandboxScenario(Scenario[LocalPlatform]):
         names = ", ".join(t.name for t in ctx.targets)
         if ctx.config.keep:
             if names:
-                notes.append(f"drill target(s) kept: {names}")
+                notes.append("drill target(s) kept: " + ", ".join(self.describe(t) for t in ctx.targets))
         else:
             for t in ctx.targets:
                 self.drop(t)

@@ -4,6 +4,17 @@ A drill report is a frozen record: phases with their times, the disaster time D,
 recovery point reached, the writer's acknowledged commits compared with what the
 recovered system holds. ``judge`` turns it into PASS/FAIL with reasons; it needs no
 servers, so every rule is tested on built states.
+
+Two figures count acknowledged writes that did not come back. ``lost_writes``: every
+write acknowledged before the disaster that the recovered system lacks, what the
+business loses (with archiving only, the writes after the newest archived segment).
+``missing_before_recovery_point``: a write acknowledged at or before the point the
+recovery must reach that it lacks, a recovery defect. The verdict judges RPO against
+its objective, so lost writes alone fail nothing; a missing write always fails.
+
+Schema version 2 (``report.schema.json``): ``lost_writes`` took the meaning above (in
+version 1 it counted what is now ``missing_before_recovery_point``), and ``interrupted``
+says which signal stopped the drill, and where.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from augeoctl.timeparse import format_duration, format_time
 
 __all__ = ["Check", "DrillPhase", "DrillReport", "Integrity", "judge", "to_json", "schema"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCENARIOS = ("accidental-delete", "server-loss", "redis-loss")
 DEFAULT_RTO_SECONDS = 4 * 3600.0
 DEFAULT_RPO_SECONDS = 15 * 60.0
@@ -50,15 +61,16 @@ class Integrity:
     acknowledged: int
     expected_present: int  # acknowledged at or before the recovery point
     present: int
-    lost_writes: int  # expected but missing
+    missing_before_recovery_point: int  # expected but missing: a recovery defect
     extra: int  # present but committed after the recovery point, or never written
     duplicates: int
     after_recovery_point: int  # acknowledged after the recovery point: the RPO's loss
+    lost_writes: int = 0  # acknowledged before the disaster and missing, whatever the cause
     missing_sample: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.lost_writes == 0 and self.extra == 0 and self.duplicates == 0
+        return self.missing_before_recovery_point == 0 and self.extra == 0 and self.duplicates == 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +79,7 @@ class Integrity:
             "expected_present": self.expected_present,
             "present": self.present,
             "lost_writes": self.lost_writes,
+            "missing_before_recovery_point": self.missing_before_recovery_point,
             "extra": self.extra,
             "duplicates": self.duplicates,
             "after_recovery_point": self.after_recovery_point,
@@ -96,6 +109,7 @@ class DrillReport:
     workload: dict[str, Any] = field(default_factory=dict)
     service: dict[str, Any] = field(default_factory=dict)
     aborted: str | None = None  # preflight failure: the drill stopped before the disaster
+    interrupted: str | None = None  # the signal that stopped the drill, and where
     report_path: str | None = None
 
     @property
@@ -114,12 +128,18 @@ class DrillReport:
     def lost_writes(self) -> int:
         return sum(i.lost_writes for i in self.integrity)
 
+    @property
+    def missing_before_recovery_point(self) -> int:
+        return sum(i.missing_before_recovery_point for i in self.integrity)
+
 
 def judge(report: DrillReport) -> tuple[str, list[str]]:
     """PASS or FAIL, with every reason for a FAIL."""
     reasons: list[str] = []
     if report.aborted:
         return "FAIL", [f"preflight: {report.aborted}"]
+    if report.interrupted:
+        reasons.append(f"interrupted: {report.interrupted}")
     for phase in report.phases:
         if not phase.ok:
             reasons.append(f"phase {phase.name} failed: {phase.detail}")
@@ -137,10 +157,11 @@ def judge(report: DrillReport) -> tuple[str, list[str]]:
             f"RPO {format_duration(rpo)} exceeds the objective {format_duration(report.rpo_target)}"
         )
     for i in report.integrity:
-        if i.lost_writes:
+        # Lost writes alone are the RPO's price, judged by the RPO objective above.
+        if i.missing_before_recovery_point:
             sample = ", ".join(str(s) for s in i.missing_sample[:5])
             reasons.append(
-                f"{i.store}: {i.lost_writes} acknowledged write(s) before the recovery point are missing"
+                f"{i.store}: {i.missing_before_recovery_point} acknowledged write(s) before the recovery point are missing"
                 + (f" (e.g. seq {sample})" if sample else "")
             )
         if i.extra:
@@ -168,6 +189,7 @@ def to_json(report: DrillReport) -> dict[str, Any]:
         "rto_seconds": None if report.rto_seconds is None else round(report.rto_seconds, 3),
         "rpo_seconds": None if report.rpo_seconds is None else round(report.rpo_seconds, 3),
         "lost_writes": report.lost_writes,
+        "missing_before_recovery_point": report.missing_before_recovery_point,
         "objectives": {"rto_seconds": report.rto_target, "rpo_seconds": report.rpo_target},
         "wal_mode": report.wal_mode,
         "rpo_bound": report.rpo_bound,
@@ -178,6 +200,7 @@ def to_json(report: DrillReport) -> dict[str, Any]:
         "workload": report.workload,
         "service": report.service,
         "aborted": report.aborted,
+        "interrupted": report.interrupted,
         "verdict": verdict,
         "reasons": reasons,
         "report_path": report.report_path,
@@ -212,6 +235,8 @@ def render_text(data: dict[str, Any]) -> str:
     ]
     if data["aborted"]:
         lines.append(f"stopped before the disaster: {data['aborted']}")
+    if data.get("interrupted"):
+        lines.append(f"interrupted: {data['interrupted']}")
     lines.extend(timeline(data["phases"]))
     lines.append("")
 
@@ -219,14 +244,19 @@ def render_text(data: dict[str, Any]) -> str:
         return "-" if v is None else format_duration(v)
 
     lines.append(f"RTO  {sec(data['rto_seconds']):>12}   objective {format_duration(obj['rto_seconds'])}")
+    # Lost writes beside the RPO: what the WAL protection costs shows at a glance
+    # (archiving only loses the writes after the newest archived segment; sync streaming none).
     lines.append(f"RPO  {sec(data['rpo_seconds']):>12}   objective {format_duration(obj['rpo_seconds'])}"
+                 f"   lost writes {data['lost_writes']}"
                  + (f"   ({data['rpo_bound']})" if data["rpo_bound"] else ""))
-    lines.append(f"lost writes: {data['lost_writes']}")
+    lines.append(f"missing before the recovery point: {data['missing_before_recovery_point']}"
+                 + ("  (a recovery defect)" if data["missing_before_recovery_point"] else ""))
     for i in data["integrity"]:
         lines.append(
-            f"  {i['store']}: {i['present']} present, {i['expected_present']} expected by the recovery point, "
-            f"{i['lost_writes']} missing, {i['extra']} extra, {i['duplicates']} duplicate, "
-            f"{i['after_recovery_point']} acknowledged after it"
+            f"  {i['store']}: {i['acknowledged']} acknowledged, {i['present']} present, "
+            f"{i['lost_writes']} lost; {i['expected_present']} expected by the recovery point, "
+            f"{i['missing_before_recovery_point']} of them missing; {i['extra']} extra, "
+            f"{i['duplicates']} duplicate, {i['after_recovery_point']} acknowledged after it"
         )
     for c in data["checks"]:
         lines.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['detail']}")
@@ -255,8 +285,13 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"- RTO: {sec(data['rto_seconds'])} (objective {format_duration(obj['rto_seconds'])})",
         f"- RPO: {sec(data['rpo_seconds'])} (objective {format_duration(obj['rpo_seconds'])})"
         + (f"; {data['rpo_bound']}" if data["rpo_bound"] else ""),
-        f"- Lost writes: {data['lost_writes']}",
+        f"- Lost writes (acknowledged before the disaster, not recovered): {data['lost_writes']}",
+        f"- Missing before the recovery point (a recovery defect): {data['missing_before_recovery_point']}",
         f"- WAL mode: {data['wal_mode']}",
+    ]
+    if data.get("interrupted"):
+        out.append(f"- Interrupted: {data['interrupted']}")
+    out += [
         "",
         "## Phases",
         "",
@@ -268,11 +303,14 @@ def render_markdown(data: dict[str, Any]) -> str:
         for part in p.get("parts", []):
             out.append(f"| &nbsp;&nbsp;{part['name']} | | {part['seconds']:.3f} | |")
     if data["integrity"]:
-        out += ["", "## Integrity", "", "| store | acknowledged | expected | present | missing | extra | duplicates | after recovery point |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        out += ["", "## Integrity", "",
+                "| store | acknowledged | present | lost | expected | missing before recovery point "
+                "| extra | duplicates | after recovery point |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for i in data["integrity"]:
-            out.append(f"| {i['store']} | {i['acknowledged']} | {i['expected_present']} | {i['present']} | "
-                       f"{i['lost_writes']} | {i['extra']} | {i['duplicates']} | {i['after_recovery_point']} |")
+            out.append(f"| {i['store']} | {i['acknowledged']} | {i['present']} | {i['lost_writes']} | "
+                       f"{i['expected_present']} | {i['missing_before_recovery_point']} | {i['extra']} | "
+                       f"{i['duplicates']} | {i['after_recovery_point']} |")
     if data["checks"]:
         out += ["", "## Checks", ""]
         out += [f"- {'ok' if c['ok'] else 'FAIL'} **{c['name']}**: {c['detail']}" for c in data["checks"]]

@@ -49,6 +49,7 @@ class Scenario(ABC, Generic[P]):
     runs_workload: ClassVar[bool] = False
     verifies: ClassVar[bool] = False
     checks_service: ClassVar[bool] = False
+    journaled: ClassVar[bool] = False  # damages something a killed drill must let be repaired
     cleanup_label: ClassVar[str] = "cleanup"
 
     def __init__(self, platform: P, reporter: Reporter) -> None:
@@ -88,4 +89,10 @@ class Scenario(ABC, Generic[P]):
 
     @abstractmethod
     def cleanup(self, ctx: DrillContext) -> Outcome:
-        """Repair what the disaster damaged and drop the targets unless they are kept."""
+        """Repair what the disaster damaged and drop the targets unless they are kept.
+
+        A ``journaled`` scenario repairs from ``ctx.journal`` and the environment as they
+        are, not from what this object remembers: the same cleanup finishes the repair of
+        a drill that was killed (``drill.journal.repair``). It raises ``RepairFailed``
+        when the damage could not be undone and verified; the journal then stays.
+        """

@@ -37,6 +37,7 @@ from augeoctl.loadtest.generator import (  # noqa: F401 (SATURATED: part of this
     judge_generator,
     steady_phase,
 )
+from augeoctl.loadtest.target import BASIC_AUTH_VARIABLE, authorization, redact, split_credentials
 from augeoctl.local import procs
 from augeoctl.local.cpu import CpuSampler
 from augeoctl.progress import Reporter
@@ -125,14 +126,22 @@ class RunResult:
 
 
 def check_reachable(host: str) -> None:
-    """The target answers HTTP at all (any status): otherwise the run cannot mean anything."""
+    """The target answers HTTP at all (any status): otherwise the run cannot mean anything.
+
+    Credentials in the URL (``http://user:password@host``) go in an ``Authorization`` header.
+    """
+    url, credentials = split_credentials(host)
+    request = urllib.request.Request(url.rstrip("/") + "/health")
+    if credentials is not None:
+        request.add_unredirected_header("Authorization", authorization(credentials))
     try:
-        with urllib.request.urlopen(host.rstrip("/") + "/health", timeout=5):
+        with urllib.request.urlopen(request, timeout=5):
             pass
     except urllib.error.HTTPError:
         return  # it answers: reachable
-    except (urllib.error.URLError, OSError) as exc:
-        raise DependencyError(f"the target {host} is unreachable: {getattr(exc, 'reason', exc)}",
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = str(getattr(exc, "reason", exc)).replace(host, redact(host))
+        raise DependencyError(f"the target {redact(host)} is unreachable: {reason}",
                               hint="start it (`augeoctl sandbox up`) or pass --host") from None
 
 
@@ -155,9 +164,16 @@ def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, report
     """Run ``profile`` against ``host``, write the results folder and return the verdict."""
     topology = topology or Topology.choose()
     check_reachable(host)
+    # Locust sees the host without credentials (its report and CSVs show the host); the
+    # locustfile gets them from BASIC_AUTH_VARIABLE. Everything written shows them redacted.
+    bare, credentials = split_credentials(host)
+    env = {k: v for k, v in os.environ.items() if k != BASIC_AUTH_VARIABLE}
+    if credentials is not None:
+        env[BASIC_AUTH_VARIABLE] = credentials
+    shown = redact(host)
     results_dir.mkdir(parents=True, exist_ok=True)
     prefix = results_dir / "locust"
-    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
+    cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", bare,
            "-u", str(profile.users), "-r", f"{profile.spawn_rate:g}", "-t", f"{max(1, round(profile.run_seconds))}s",
            "--csv", str(prefix), "--html", str(results_dir / "report.html"), "--only-summary",
            "--stop-timeout", "5", "--exit-code-on-error", "0", *topology.locust_args()]
@@ -166,13 +182,13 @@ def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, report
     log = results_dir / "locust.log"
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
     sampler = CpuSampler(proc.pid)
     deadline = t0 + profile.run_seconds + 120 + (topology.worker_wait if topology.mode == "master" else 0)
     what = {"standalone": "1 process", "local": f"{topology.workers} local workers",
             "master": f"a master waiting for {topology.workers} workers on {topology.bind_host}:{topology.bind_port}"}
     try:
-        with reporter.step(f"Locust: {profile.users} users for {profile.run_time} against {host} "
+        with reporter.step(f"Locust: {profile.users} users for {profile.run_time} against {shown} "
                            f"({what[topology.mode]})"):
             while proc.poll() is None:
                 sampler.sample()
@@ -199,7 +215,7 @@ def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, report
     health = judge_run(sampler, log_text, profile, topology)
     agg = stats.get("Aggregated")
     result = RunResult(
-        profile=profile.name, host=host, started_at=started, seconds=round(seconds, 1), mode=topology.mode,
+        profile=profile.name, host=shown, started_at=started, seconds=round(seconds, 1), mode=topology.mode,
         workers=topology.workers, gates=tuple(evaluate(profile, stats)), generator_cpu_max=health.cpu_max,
         generator_saturated=health.saturated, generator_notes=health.reasons, results_dir=str(results_dir),
         totals=asdict(agg) if agg else {}, generator_cpu_peak=health.cpu_peak, generator_basis=health.basis,

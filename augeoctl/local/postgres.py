@@ -8,6 +8,7 @@ run as the service user when augeoctl runs as root (see ``privileges``).
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import signal
 import subprocess
@@ -140,6 +141,7 @@ class SandboxPostgres(_PgTools):
     def up(self, st: dict[str, Any], reporter: Reporter, *, archive_timeout: int,
            wal_streaming: str) -> dict[str, Any]:
         """Create, configure and start the cluster as needed; returns its new state entry."""
+        tools.check_shell_safe(self.data, self.log, self.wal_archive)
         make_dir(self.dir, 0o755, self.user)
         make_dir(self.socket, 0o755, self.user)
         port = st.get("port")
@@ -178,7 +180,7 @@ class SandboxPostgres(_PgTools):
             fh.write("\n# augeoctl sandbox settings\ninclude_if_exists = 'augeo.conf'\n")
 
     def _write_conf(self, port: int, archive_timeout: int, wal_streaming: str) -> None:
-        archive_cmd = f"'{self.archive_script}' %p %f '{self.wal_archive}'"
+        archive_cmd = f"{shlex.quote(str(self.archive_script))} %p %f {shlex.quote(str(self.wal_archive))}"
         text = tools.resource_text("postgresql.conf").format(
             port=port,
             socket=self.socket,
@@ -208,6 +210,7 @@ class SandboxPostgres(_PgTools):
                 lock.unlink(missing_ok=True)
 
     def _start(self, port: int, reporter: Reporter) -> None:
+        tools.check_shell_safe(tools.pg_tool("pg_ctl", self.bindir), self.data, self.log)
         reporter.status(f"starting PostgreSQL on 127.0.0.1:{port}")
         self.log.touch()
         chown_tree(self.log, self.user)

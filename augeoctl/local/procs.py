@@ -43,6 +43,29 @@ def alive(pid: int | None) -> bool:
         return True
 
 
+def start_ticks(pid: int | None) -> int | None:
+    """When a process started (clock ticks since boot, /proc/PID/stat field 22); None when
+    it is gone. With the pid it names one process, even after the pid is reused."""
+    if not pid:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def command_line(pid: int | None) -> str:
+    """A process's command line, its arguments joined by spaces ("" when it is gone)."""
+    if not pid:
+        return ""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
 def read_pid(path: Path) -> int | None:
     """The pid on the first line of a pid file, when that process is alive; else None.
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from augeoctl.errors import ConfigError, DependencyError, SandboxError
+from augeoctl.errors import ConfigError, DependencyError, SandboxError, UnfinishedDrill
 from augeoctl.local import privileges, procs, tools
 from augeoctl.local.endpoints import APP_DB, http_url, loopback_dsn, redis_url
 from augeoctl.local.postgres import (
@@ -236,8 +236,26 @@ class Sandbox:
         reporter.info(f"the local sandbox is not running: starting it in {self.home}")
         return self.up(reporter)
 
+    def moved_aside(self) -> list[Path]:
+        """Data a DR drill moved aside (``data.lost-*``, ``dump.rdb.lost-*``) that starting
+        now would shadow with a new, empty server: the data folder when no cluster is in
+        its place, the RDB when Redis has none and is not running."""
+        out: list[Path] = []
+        if not self.postgres.created:
+            out += sorted(self.pg_data.parent.glob("data.lost-*"))
+        if not (self.redis_dir / "dump.rdb").exists() and self.redis_pid() is None:
+            out += sorted(self.redis_dir.glob("dump.rdb.lost-*"))
+        return out
+
     def up(self, reporter: Reporter | None = None) -> SandboxStatus:
         reporter = reporter or NullReporter()
+        shadowed = self.moved_aside()
+        if shadowed:  # never create and seed an empty server beside the real data
+            raise UnfinishedDrill(
+                f"{', '.join(str(p) for p in shadowed)}: moved aside by a DR drill that did not finish; "
+                "starting now would create an empty server beside it",
+                hint="run `augeoctl sandbox repair`",
+            )
         privileges.check_home_reachable(self.home, self.service_user)
         with self.state.lock():
             self.make_dir(self.home, 0o755)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from augeoctl.errors import ToolMissing
+from augeoctl.errors import ConfigError, ToolMissing
 
 # Plumbing that moved to ``procs``, still offered here to existing callers.
 from augeoctl.local.procs import alive as pid_alive
@@ -109,6 +109,22 @@ def redis_server(program: str | os.PathLike[str] | None = None) -> str:
             hint="install it (Debian: apt-get install redis-server); `nox -s drill` does",
         )
     return path
+
+
+# pg_ctl starts the server through /bin/sh with its program, data folder and log file in
+# double quotes, where these still mean something to the shell.
+_SHELL_SPECIAL = re.compile(r'[$`"\\\n]')
+
+
+def check_shell_safe(*paths: str | os.PathLike[str]) -> None:
+    """Refuse a path that a shell would expand or split inside double quotes."""
+    for path in paths:
+        if _SHELL_SPECIAL.search(str(path)):
+            raise ConfigError(
+                f"{str(path)!r} contains a character the shell interprets ($ ` \" \\ or a newline); "
+                "PostgreSQL is started through /bin/sh with this path",
+                hint="set AUGEO_HOME (or pg_bindir) to a path of letters, digits and / . _ - + @ : ~",
+            )
 
 
 def run(

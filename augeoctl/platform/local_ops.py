@@ -1,7 +1,9 @@
 """What a drill does to the local sandbox, and what it starts beside it.
 
 Real damage: SIGKILL of a server (PostgreSQL with its child processes, or Redis) and its
-data made unusable by moving it aside, then put back by the repair. Beside the sandbox:
+data made unusable by moving it aside, then put back by the repair. The repair never
+deletes: whatever was created in the data's place meanwhile is moved aside as well, and
+named. Beside the sandbox:
 the reference service pointed at recovered data (or at the sandbox, for a load test), and
 the archiving of the current WAL segment a recovery needs to see the newest commits.
 """
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from augeoctl import drivers
-from augeoctl.errors import DependencyError, OperationFailed
+from augeoctl.errors import DependencyError, OperationFailed, RepairFailed
 from augeoctl.local import procs
 from augeoctl.local.endpoints import http_url
 from augeoctl.local.sandbox import Sandbox
@@ -44,6 +45,17 @@ def _kill(pids: list[int]) -> datetime:
     return at
 
 
+def _move_aside(path: Path, label: str) -> Path:
+    """Rename ``path`` to ``NAME.LABEL-TIME`` beside it (a free name); returns where it went."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside, n = path.with_name(f"{path.name}.{label}-{stamp}"), 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.{label}-{stamp}-{n}")
+    os.rename(path, aside)
+    return aside
+
+
 class SandboxDisasters:
     """Server losses on the sandbox, each with the repair that undoes it."""
 
@@ -57,38 +69,97 @@ class SandboxDisasters:
         at = _kill(([pid] if pid else []) + children)
         return Killed(pid, len(children), at)
 
+    def pg_hideout(self, tag: str) -> Path:
+        """Where ``hide_pg_data(tag)`` moves the data folder: ``data.lost-TAG``."""
+        return self.sandbox.pg_data.with_name(f"data.lost-{tag}")
+
     def hide_pg_data(self, tag: str) -> Path:
         """Move the data folder aside (``data.lost-TAG``): the server cannot start from it."""
-        hidden = self.sandbox.pg_data.with_name(f"data.lost-{tag}")
+        hidden = self.pg_hideout(tag)
         os.rename(self.sandbox.pg_data, hidden)
         return hidden
 
-    def put_back_pg_data(self, hidden: Path, reporter: Reporter) -> None:
-        """Put the original data folder back and start the sandbox from it."""
-        if self.sandbox.pg_data.exists():  # something made a new cluster meanwhile
-            self.sandbox.stop_postgres(self.sandbox.pg_data, mode="immediate")
-            shutil.rmtree(self.sandbox.pg_data)
-        os.rename(hidden, self.sandbox.pg_data)
+    def put_back_pg_data(self, hidden: Path, reporter: Reporter) -> list[str]:
+        """Put the original data folder back and start the sandbox from it; returns notes.
+
+        A data folder made in its place meanwhile (a fresh cluster) is stopped and moved
+        aside, never deleted. Again is harmless: with nothing moved aside, it only starts
+        the sandbox.
+        """
+        data, notes = self.sandbox.pg_data, []
+        if hidden.exists():
+            if data.exists():
+                self.sandbox.stop_postgres(data)
+                aside = _move_aside(data, "fresh")
+                notes.append(f"a data folder made in its place meanwhile was moved to {aside} "
+                             "(remove it once you have checked it)")
+            os.rename(hidden, data)
+            notes.append(f"PostgreSQL data folder put back from {hidden.name}")
+        elif not (data / "PG_VERSION").exists():
+            raise RepairFailed(f"the sandbox's PostgreSQL data folder is neither in {data} nor in {hidden}",
+                               hint="look for data.lost-* or data.fresh-* folders beside it")
         self.sandbox.up(reporter)
+        notes.append("sandbox PostgreSQL restarted from its original data folder")
+        return notes
 
     def kill_redis(self) -> Killed:
         pid = self.sandbox.redis_pid()
         return Killed(pid, 0, _kill([pid] if pid else []))
+
+    def save_redis(self, timeout: float = 60) -> None:
+        """SAVE the sandbox's Redis: its RDB then holds every write it acknowledged, so the
+        copy a disaster moves aside gives the sandbox all of its data back."""
+        import redis
+
+        client = redis.Redis.from_url(self.sandbox.redis_url(), socket_timeout=timeout)
+
+        def saved() -> bool:
+            try:
+                client.save()
+                return True
+            except redis.exceptions.ResponseError as exc:  # a background save is running
+                if "in progress" not in str(exc):
+                    raise
+                return False
+
+        with drivers.translated("saving the sandbox's Redis"):
+            procs.wait_until(saved, timeout, 0.1, what="Redis did not save its RDB",
+                             raise_as=OperationFailed)
+
+    def rdb_hideout(self, tag: str) -> Path:
+        """Where ``hide_rdb(tag)`` moves the RDB: ``dump.rdb.lost-TAG``."""
+        return self.sandbox.redis_dir / f"dump.rdb.lost-{tag}"
 
     def hide_rdb(self, tag: str) -> Path | None:
         """Move Redis's RDB aside (``dump.rdb.lost-TAG``); None when there was none."""
         rdb = self.sandbox.redis_dir / "dump.rdb"
         if not rdb.exists():
             return None
-        hidden = rdb.with_name(f"dump.rdb.lost-{tag}")
+        hidden = self.rdb_hideout(tag)
         os.rename(rdb, hidden)
         return hidden
 
-    def put_back_rdb(self, hidden: Path | None, reporter: Reporter) -> None:
-        """Put the RDB back (when one was moved) and start the sandbox's Redis from it."""
-        if hidden is not None:
-            os.rename(hidden, self.sandbox.redis_dir / "dump.rdb")
+    def put_back_rdb(self, hidden: Path | None, reporter: Reporter) -> list[str]:
+        """Put the RDB back (when one was moved) and start the sandbox's Redis from it;
+        returns notes. A Redis started meanwhile without it is stopped, and the RDB it
+        wrote moved aside, never deleted."""
+        rdb, notes = self.sandbox.redis_dir / "dump.rdb", []
+        if hidden is not None and hidden.exists():
+            pid = self.sandbox.redis_pid()
+            if pid is not None:
+                port = self.sandbox.state.load().get("redis", {}).get("port")
+                if port:
+                    self.sandbox.redis.stop(int(port))
+                else:
+                    procs.stop(pid)
+            if rdb.exists():
+                aside = _move_aside(rdb, "fresh")
+                notes.append(f"an RDB written in its place meanwhile was moved to {aside}")
+            os.rename(hidden, rdb)
+            notes.append(f"Redis RDB put back from {hidden.name}")
         self.sandbox.up(reporter)
+        notes.append("sandbox Redis restarted from its RDB")
+        return notes
 
 
 @dataclass(frozen=True)
@@ -118,6 +189,19 @@ class ReferenceService:
         from augeoctl.local import service as runner
 
         runner.stop_service(self.pid_path)
+
+    @staticmethod
+    def stop_leftover(pid_path: Path) -> bool:
+        """Stop a reference service a drill started and could not stop (it was killed);
+        only the process of the pid file that runs the service (a pid may be reused after
+        a reboot). True when one was stopped."""
+        from augeoctl.local import service as runner
+
+        pid = procs.read_pid(pid_path)
+        if pid is None or "augeoctl.service.app" not in procs.command_line(pid):
+            return False
+        runner.stop_service(pid_path)
+        return True
 
     def wait_ready(self, timeout: float) -> tuple[bool, Any]:
         """Poll ``/health/ready`` until it answers 200; returns (ready, the last body)."""

@@ -142,6 +142,18 @@ def build(keys: dict[int, str]) -> dict[str, Zone]:
                    dmarc="v=DMARC1; p=quarantine; rua=mailto:agg@reports.example; ruf=mailto:f@other-reports.example"))
     put(acs_domain("nodmarc.example", dmarc=None))
 
+    # CNAME loops: a DKIM selector within the zone, one through another zone, and _dmarc
+    z = put(acs_domain("cnameloop.example", dmarc=None))
+    z.add("looped._domainkey", "CNAME", "looped2._domainkey")
+    z.add("looped2._domainkey", "CNAME", "looped._domainkey")
+    z.add("away._domainkey", "CNAME", "away._domainkey.cnameloop2.example.")
+    z.add("_dmarc", "CNAME", "_dmarc2")
+    z.add("_dmarc2", "CNAME", "_dmarc")
+    put(Zone("cnameloop2.example").add("away._domainkey", "CNAME", "away._domainkey.cnameloop.example."))
+
+    # An internationalized domain, bücher.example, served under its A-labels
+    put(acs_domain("xn--bcher-kva.example"))
+
     # MX
     put(acs_domain("mxbad.example", mx="10 nohost"))
     put(acs_domain("nullmx.example", mx="0 ."))

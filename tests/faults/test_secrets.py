@@ -1,0 +1,125 @@
+"""Credentials in ``loadtest run --host http://user:password@host`` are used and never shown."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from augeoctl.loadtest.target import redact, split_credentials
+from augeoctl.local import tools
+from tests.conftest import run_cli
+from tests.loadtest.test_loadtest import QUICK
+
+USER = "augeo"
+
+
+def leaks(secret: str, texts: dict[str, str | bytes]) -> list[str]:
+    """Where any form of the secret appears: as typed, percent-encoded, or in a Basic header."""
+    forms = {secret, quote(secret, safe=""), base64.b64encode(f"{USER}:{secret}".encode()).decode()}
+    found = []
+    for where, text in texts.items():
+        raw = text.encode() if isinstance(text, str) else text
+        found += [f"{where}: {form!r}" for form in forms if form.encode() in raw]
+    return found
+
+
+class BasicAuthServer:
+    """An HTTP server on 127.0.0.1 that answers 200 only with the right Basic credentials."""
+
+    def __init__(self, user: str, password: str) -> None:
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.authorized = 0
+        self.refused = 0
+        lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _answer(self) -> None:
+                ok = self.headers.get("Authorization") == expected
+                with lock:
+                    if ok:
+                        owner.authorized += 1
+                    else:
+                        owner.refused += 1
+                body = b'{"ok": true}' if ok else b'{"error": "unauthorized"}'
+                self.send_response(200 if ok else 401)
+                if not ok:
+                    self.send_header("WWW-Authenticate", 'Basic realm="augeo"')
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._answer()
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._answer()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_credentials_are_split_out_and_redacted() -> None:
+    url = "http://augeo:p%40ss%3Aword@127.0.0.1:8080/base"
+    assert split_credentials(url) == ("http://127.0.0.1:8080/base", "augeo:p@ss:word")
+    assert redact(url) == "http://augeo:***@127.0.0.1:8080/base"
+    assert redact("https://token@api.example.test") == "https://***@api.example.test"
+    assert redact("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
+
+
+@pytest.mark.integration
+def test_a_password_in_the_host_reaches_the_server_and_appears_nowhere(tmp_path: Path) -> None:
+    secret = f"Sw0rd@{secrets.token_hex(8)}"  # "@" must be percent-encoded in the URL
+    server = BasicAuthServer(USER, secret)
+    slo = tmp_path / "slo.toml"
+    slo.write_text(QUICK)
+    out = tmp_path / "results"
+    host = f"http://{USER}:{quote(secret, safe='')}@127.0.0.1:{server.port}"
+    try:
+        r = run_cli("loadtest", "run", "--profile", "quick", "--slo-file", str(slo), "--workers", "1",
+                    "--host", host, "--results", str(out), "-v")
+    finally:
+        server.stop()
+    assert server.authorized > 0, r  # the reachability check and Locust used the credentials
+    assert server.refused == 0, r  # and no request went without them
+    assert r.returncode == 0, r
+    files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert {"report.html", "locust_stats.csv", "summary.json", "locust.log"} <= set(files), sorted(files)
+    assert leaks(secret, {"stdout": r.stdout, "stderr": r.stderr, **files}) == []
+    shown = f"http://{USER}:***@127.0.0.1:{server.port}"
+    assert shown in r.stdout
+    assert f'"host": "{shown}"' in files["summary.json"].decode()
+
+
+def test_a_password_in_an_unreachable_or_bad_host_is_not_shown(tmp_path: Path) -> None:
+    secret = f"Sw0rd{secrets.token_hex(8)}"
+    slo = tmp_path / "slo.toml"
+    slo.write_text(QUICK)
+    common = ["--profile", "quick", "--slo-file", str(slo), "--results", str(tmp_path / "r")]
+    dead = run_cli("loadtest", "run", *common, "--host", f"http://{USER}:{secret}@127.0.0.1:{tools.free_port()}")
+    assert dead.returncode == 3 and "unreachable" in dead.stderr and f"{USER}:***@" in dead.stderr, dead
+    bad = run_cli("loadtest", "run", *common, "--host", f"ftp://{USER}:{secret}@127.0.0.1")
+    assert bad.returncode == 2 and f"{USER}:***@" in bad.stderr, bad
+    port = run_cli("loadtest", "run", *common, "--host", f"http://{USER}:{secret}@127.0.0.1:99999")
+    assert port.returncode == 2 and "not a valid URL" in port.stderr, port
+    export = run_cli("loadtest", "export-azure", "--profile", "smoke", "--host",
+                     f"https://{USER}:{secret}@api.example.test")
+    assert export.returncode == 2 and "AUGEO_LOAD_BASIC_AUTH" in export.stderr, export
+    runs = {"dead": dead, "bad": bad, "port": port, "export": export}
+    assert leaks(secret, {f"{k} {s}": getattr(v, s) for k, v in runs.items() for s in ("stdout", "stderr")}) == []
