@@ -85,12 +85,16 @@ ENV_VARIABLES: dict[str, tuple[str, str]] = {
     "AUGEO_REDIS_SERVER": (LOCAL, "redis_server"),
     "AUGEO_REDIS_EXPORT_SAS": ("azure", "redis_export_sas"),
     "AUGEO_DRILL_STOP_AT": (LOCAL, "drill_stop_at"),
+    "AUGEO_PAUSE_AT": (LOCAL, "pause_at"),
 }
 _SECRET_KEYS = {"redis_export_sas": (False, str, "SAS URL of the RDB export container (AUGEO_REDIS_EXPORT_SAS only)")}
 WAL_STREAMING = ("off", "async", "sync")
 # A test and chaos hook, so it has no file key either: AUGEO_DRILL_STOP_AT=after:disaster
 # stops a drill at that phase boundary until AUGEO_HOME/drills/stopped-at.json is removed.
-_HOOK_KEYS = {"drill_stop_at": (False, str, "before:PHASE or after:PHASE (AUGEO_DRILL_STOP_AT only)")}
+# AUGEO_PAUSE_AT=STEP pauses a command (holding its lock) when it begins the progress
+# step whose name starts with STEP, until AUGEO_HOME/paused-at.json is removed.
+_HOOK_KEYS = {"drill_stop_at": (False, str, "before:PHASE or after:PHASE (AUGEO_DRILL_STOP_AT only)"),
+              "pause_at": (False, str, "the name of a progress step (AUGEO_PAUSE_AT only)")}
 DRILL_PHASES = ("preflight", "workload", "disaster", "recovery", "verification", "service_check", "cleanup")
 
 

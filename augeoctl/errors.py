@@ -10,7 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1  # the operation was attempted and failed
 EXIT_USAGE = 2  # bad input or configuration: nothing was changed
-EXIT_UNREACHABLE = 3  # a dependency (PostgreSQL, Redis, Azure, DNS) could not be reached
+EXIT_UNREACHABLE = 3  # a dependency (PostgreSQL, Redis, Azure, DNS) could not be reached, or is busy
 EXIT_VERDICT = 4  # the tool worked, the verdict is FAIL (drill, SLO gate, audit, health)
 EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM
 
@@ -75,6 +75,12 @@ class ToolMissing(DependencyError):
 
 class AuthError(DependencyError):
     """Credentials were refused by a cloud API."""
+
+
+class Busy(DependencyError):
+    """Another augeoctl command holds what this one needs: the command lock of AUGEO_HOME,
+    or a target a running restore is making. Nothing was changed; the message names the
+    holder (pid, command, since when)."""
 
 
 class OperationFailed(AugeoError):

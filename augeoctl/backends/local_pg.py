@@ -32,9 +32,9 @@ from augeoctl.backends.base import (
     check_target_name,
 )
 from augeoctl.backends.local_recovery import Recovery, connect, parse_pg_time, utc_now
-from augeoctl.backends.local_targets import TargetStore, write_json
+from augeoctl.backends.local_targets import TargetStore, remove_partials, write_json
 from augeoctl.core import Check
-from augeoctl.errors import BackupError, NotFound, RestoreRefused, TargetExists
+from augeoctl.errors import BackupError, Busy, NotFound, RestoreRefused, TargetExists
 from augeoctl.local import procs, tools, wal
 from augeoctl.local.endpoints import SUPERUSER
 from augeoctl.local.sandbox import Sandbox
@@ -121,6 +121,7 @@ class LocalPostgresBackend(PostgresBackend):
                 f"WAL archiving is failing ({problem}): a backup taken now could not be restored",
                 hint=f"see {self.sandbox.pg_log}",
             )
+        remove_partials(self.sandbox.base_dir, reporter)  # a killed backup's leftovers
         started = utc_now()
         backup_id = "pg-" + started.strftime("%Y%m%dT%H%M%SZ")
         n = 1
@@ -276,6 +277,11 @@ class LocalPostgresBackend(PostgresBackend):
         check_target_name(name)
         if not self.targets.exists(name):
             raise NotFound(f'no restored target "{name}"', hint="`augeoctl targets list` shows them")
+        running = self.targets.running_restore(name)
+        if running is not None:
+            raise Busy(f'target "{name}" is still being restored by pid {running["owner_pid"]} '
+                       f'(since {running.get("created_at")}); nothing was changed',
+                       hint="wait for the restore to finish, then drop the target")
         with reporter.step(f"dropping target {name}"):
             self.targets.remove(name)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from augeoctl.backends.base import BackupInfo, RedisBackend, VerifyResult
-from augeoctl.backends.local_targets import TargetStore, write_json
+from augeoctl.backends.local_targets import TargetStore, remove_partials, write_json
 from augeoctl.core import Check
 from augeoctl.errors import BackupError, DependencyError, TargetExists
 from augeoctl.local import procs, tools
@@ -134,6 +134,7 @@ class LocalRedisBackend(RedisBackend):
 
         status = self.sandbox.ensure_up(reporter)
         client = redis.Redis.from_url(redis_url(int(status.redis.port or 0)), socket_timeout=30)
+        remove_partials(self.sandbox.redis_store, reporter)  # a killed backup's leftovers
         try:
             with reporter.step("Redis BGSAVE"):
                 meta = self._snapshot(client, reporter)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from augeoctl.backends.base import TargetInfo
-from augeoctl.local import procs
+from augeoctl.local import procs, tools
 from augeoctl.local.sandbox import Sandbox
+from augeoctl.progress import Reporter
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -25,6 +26,21 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
     os.replace(tmp, path)
+
+
+def remove_partials(folder: Path, reporter: Reporter) -> list[Path]:
+    """Remove the ``.ID.partial`` folders a killed backup left in a backup store, saying so.
+
+    ``backup create`` calls it under the command lock (``local.lock``), so no other
+    backup is writing one.
+    """
+    removed: list[Path] = []
+    for leftover in sorted(folder.glob(".*.partial")) if folder.is_dir() else []:
+        size = tools.dir_size(leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
+        reporter.warn(f"removed {leftover} ({size / 2**20:.1f} MiB), left by a backup that did not finish")
+        removed.append(leftover)
+    return removed
 
 
 class TargetStore:
@@ -57,6 +73,14 @@ class TargetStore:
         if state.get("status") == "in-progress":
             return not procs.alive(state.get("owner_pid"))
         return state.get("status") in ("interrupted", "failed")
+
+    def running_restore(self, name: str) -> dict[str, Any] | None:
+        """The state of a target whose restore still runs in another process, else None."""
+        state = self.state(name)
+        if state is None or state.get("status") != "in-progress":
+            return None
+        owner = state.get("owner_pid")
+        return state if owner != os.getpid() and procs.alive(owner) else None
 
     def server_pid(self, name: str) -> int | None:
         """The live server of a target: its redis-server or its postmaster."""

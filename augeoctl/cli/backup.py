@@ -6,7 +6,15 @@ from typing import Any
 
 import click
 
-from augeoctl.cli.common import common_options, emit, human_bytes, reporter, settings, table
+from augeoctl.cli.common import (
+    common_options,
+    emit,
+    exclusive,
+    human_bytes,
+    reporter,
+    settings,
+    table,
+)
 from augeoctl.errors import VerdictFailed
 from augeoctl.platform import platform_for
 from augeoctl.timeparse import format_time
@@ -36,8 +44,14 @@ def _backup_text(b: dict[str, Any]) -> str:
 @click.option("--postgres", "what", flag_value="postgres", default=True,
               help="Back up PostgreSQL (the default).")
 @common_options
+@exclusive
 def create(what: str) -> None:
-    """Take a backup into the environment's backup store."""
+    """Take a backup into the environment's backup store.
+
+    Holds the AUGEO_HOME lock while it runs (one writer at a time): while another command
+    holds it, exits 3 naming that command, or waits up to --wait for it. Leftover
+    `.partial` folders of a backup that was killed are removed first, and said.
+    """
     s = settings()
     rep = reporter()
     made = []

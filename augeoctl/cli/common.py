@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -15,8 +18,8 @@ from typing import Any
 import click
 
 from augeoctl import config
-from augeoctl.errors import EXIT_INTERRUPTED, AugeoError, Interrupted, VerdictFailed
-from augeoctl.timeparse import format_duration, format_time
+from augeoctl.errors import EXIT_INTERRUPTED, AugeoError, Interrupted, UsageError, VerdictFailed
+from augeoctl.timeparse import format_duration, format_time, parse_duration
 
 _FLAGS = "augeo.flags"
 
@@ -119,7 +122,8 @@ def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | N
 class Reporter:
     """Progress on stderr: a live spinner with elapsed time on a terminal, plain lines otherwise."""
 
-    def __init__(self, verbose: int = 0, live: bool | None = None) -> None:
+    def __init__(self, verbose: int = 0, live: bool | None = None, *,
+                 pause_at: str | None = None, pause_file: Path | None = None) -> None:
         from rich.console import Console
 
         self.console = Console(stderr=True, highlight=False)
@@ -128,6 +132,8 @@ class Reporter:
         self._status: Any = None
         self._step: str | None = None
         self._started = 0.0
+        self.pause_at = pause_at
+        self.pause_file = pause_file
 
     def info(self, message: str) -> None:
         self.console.print(message, markup=False, highlight=False)
@@ -144,6 +150,7 @@ class Reporter:
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
+        self._pause(name)
         self._step, self._started = name, time.monotonic()
         if self.live:
             with self.console.status(name) as status:
@@ -160,9 +167,79 @@ class Reporter:
             elapsed = format_duration(time.monotonic() - self._started)
             self.console.print(f"[green]✓[/] {name} [dim]({elapsed})[/]", highlight=False)
 
+    def _pause(self, name: str) -> None:
+        """The ``pause_at`` test hook (AUGEO_PAUSE_AT): wait at the start of a step, with the
+        command's lock held, until the marker file is removed."""
+        if not self.pause_at or self.pause_file is None or not name.startswith(self.pause_at):
+            return
+        self.pause_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pause_file.write_text(json.dumps({"pid": os.getpid(), "step": name}))
+        self.info(f"paused before {name} (AUGEO_PAUSE_AT): remove {self.pause_file} to go on")
+        try:
+            while self.pause_file.exists():
+                time.sleep(0.05)
+        finally:
+            self.pause_file.unlink(missing_ok=True)
+
+
+PAUSE_FILE = "paused-at.json"  # written by the pause_at test hook, in AUGEO_HOME
+
 
 def reporter() -> Reporter:
-    return Reporter(verbose=settings().verbose)
+    s = settings()
+    return Reporter(verbose=s.verbose, pause_at=s.env.get("pause_at"), pause_file=s.home / PAUSE_FILE)
+
+
+# -- one writer at a time ------------------------------------------------------------------
+
+WAIT_HELP = ("Wait up to DURATION (e.g. 30s, 10m) while another command holds the "
+             "AUGEO_HOME lock; default 0: exit 3 at once, naming the holder.")
+
+
+def wait_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--wait DURATION`` for a command that takes the command lock."""
+    return click.option("--wait", "wait", metavar="DURATION", default="0", show_default=True,
+                        help=WAIT_HELP)(f)
+
+
+def _command_line(ctx: click.Context) -> str:
+    """The command line of this run, for the lock's record."""
+    root = ctx.find_root()
+    if root.info_name == "augeoctl":  # run as the program: argv is this command's
+        return shlex.join(["augeoctl", *sys.argv[1:]])
+    return " ".join(["augeoctl", *ctx.command_path.split()[1:]])
+
+
+@contextmanager
+def command_lock(wait: str | None = "0") -> Iterator[None]:
+    """Hold the command lock of AUGEO_HOME (``augeoctl.local.lock``) while the block runs.
+
+    Another command holding it: exit 3 naming it, or wait up to ``--wait`` for it. A lock
+    left by a killed command is taken over, with a warning.
+    """
+    from augeoctl.local.lock import CommandLock
+
+    try:
+        seconds = parse_duration(wait or "0").total_seconds()
+    except UsageError as exc:
+        raise UsageError(f"--wait: {exc.message}", hint=exc.hint) from None
+    ctx = click.get_current_context()
+    with CommandLock(settings(ctx).home).hold(_command_line(ctx), wait=seconds, reporter=reporter()):
+        yield
+
+
+def exclusive(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command under the command lock, with its ``--wait`` option.
+
+    Put it below ``common_options``; commands that take the lock only sometimes (``restore``
+    without ``--dry-run``) use ``wait_option`` and ``command_lock`` instead.
+    """
+    @functools.wraps(f)
+    def wrapper(*args: Any, wait: str, **kwargs: Any) -> Any:
+        with command_lock(wait):
+            return f(*args, **kwargs)
+
+    return wait_option(wrapper)
 
 
 def report_error(exc: AugeoError, as_json: bool) -> None:

@@ -6,7 +6,16 @@ from typing import Any
 
 import click
 
-from augeoctl.cli.common import common_options, confirm_by_name, emit, reporter, settings, table
+from augeoctl.cli.common import (
+    command_lock,
+    common_options,
+    confirm_by_name,
+    emit,
+    reporter,
+    settings,
+    table,
+    wait_option,
+)
 from augeoctl.drill import model
 from augeoctl.errors import UsageError, VerdictFailed
 from augeoctl.timeparse import format_duration, parse_duration
@@ -42,10 +51,11 @@ def _bytes(text: str) -> int:
               help="Disk that must stay free beyond what the restore needs (e.g. 2G).")
 @click.option("--keep", is_flag=True, help="Keep the recovered target(s) for inspection.")
 @click.option("--yes", is_flag=True, help="Do not ask before damaging the environment.")
+@wait_option
 @common_options
 @click.pass_context
 def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: str, rate: float,
-             disk_reserve: str, keep: bool, yes: bool) -> None:
+             disk_reserve: str, keep: bool, yes: bool, wait: str) -> None:
     """Run a disaster-recovery drill and judge it against RTO/RPO objectives.
 
     Phases: preflight (verified backup, WAL continuity, disk), a live write workload,
@@ -54,7 +64,9 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
     the recovered data, and cleanup. Exits 0 on PASS and 4 on FAIL. Reports are kept:
     `augeoctl dr-drill history` lists them. SIGINT or SIGTERM stops the drill, repairs
     the sandbox and exits 130; a drill that could not finish is refused until `augeoctl
-    sandbox repair` ran (exit 4).
+    sandbox repair` ran (exit 4). A drill holds the AUGEO_HOME lock (one writer at a
+    time): while another command holds it, exits 3 naming that command, or waits up to
+    --wait (`history` takes no lock).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -68,11 +80,12 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
         disk_reserve=_bytes(disk_reserve),
     )
     drill = Drill(platform_for(settings()), reporter())
-    drill.refuse_if_unfinished()  # before asking anything
-    confirmation = drill.confirmation(cfg)  # refuses a scenario the platform does not have
-    if confirmation is not None:
-        confirm_by_name(confirmation.name, yes, confirmation.description)
-    report = drill.run(cfg)
+    with command_lock(wait):
+        drill.refuse_if_unfinished()  # before asking anything
+        confirmation = drill.confirmation(cfg)  # refuses a scenario the platform does not have
+        if confirmation is not None:
+            confirm_by_name(confirmation.name, yes, confirmation.description)
+        report = drill.run(cfg)
     data = model.to_json(report)
     emit(data, model.render_text)
     if data["verdict"] != "PASS":

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import click
 
+from augeoctl.backends.base import check_target_name
 from augeoctl.cli.common import (
+    command_lock,
     common_options,
     confirm_by_name,
     emit,
+    exclusive,
     reporter,
     settings,
     table,
+    wait_option,
 )
 from augeoctl.drill.journal import refuse_if_unfinished
 from augeoctl.errors import UsageError
@@ -64,13 +69,18 @@ def _result_text(r: dict[str, Any]) -> str:
 @click.option("--geo", is_flag=True,
               help="Azure: restore the newest geo-redundant backup into the paired region.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@wait_option
 @common_options
-def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dry_run: bool) -> None:
+def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dry_run: bool,
+            wait: str) -> None:
     """Point-in-time restore into a NEW target, then verify it.
 
     Picks the newest base backup that finished before the time, copies it into a new
     instance, replays archived WAL up to the time and promotes, then checks it with
     pg_amcheck and queries. The source is never stopped, written to or reconfigured.
+
+    Holds the AUGEO_HOME lock while it runs (one writer at a time; not with --dry-run):
+    while another command holds it, exits 3 naming that command, or waits up to --wait.
     """
     if geo and to_time is not None:
         raise UsageError("--geo restores the newest geo-redundant backup; it takes no --to-time",
@@ -81,14 +91,17 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
         raise UsageError("give exactly one of --to-time TIME and --latest",
                          hint="e.g. --to-time 2026-11-24T18:05:00Z, --to-time -15m, or --latest")
     when = parse_time(to_time) if to_time is not None else None
+    if target is not None:
+        check_target_name(target)  # bad input is refused before the lock creates anything
     platform = platform_for(settings())
-    refuse_if_unfinished(platform)  # a drill left the sandbox damaged: repair it first
-    backend = platform.postgres()
-    plan = platform.plan_geo_restore(target) if geo else backend.plan_restore(when, target)
-    if dry_run:
-        emit({"dry_run": True, "plan": plan.to_dict()}, lambda r: _plan_text(r["plan"]))
-        return
-    result = backend.restore(plan, reporter())
+    with nullcontext() if dry_run else command_lock(wait):  # planned under the lock too
+        refuse_if_unfinished(platform)  # a drill left the sandbox damaged: repair it first
+        backend = platform.postgres()
+        plan = platform.plan_geo_restore(target) if geo else backend.plan_restore(when, target)
+        if dry_run:
+            emit({"dry_run": True, "plan": plan.to_dict()}, lambda r: _plan_text(r["plan"]))
+            return
+        result = backend.restore(plan, reporter())
     emit(result.to_dict(), _result_text)
 
 
@@ -117,8 +130,14 @@ def targets_list() -> None:
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for the name to be typed.")
 @common_options
+@exclusive
 def targets_drop(name: str, yes: bool) -> None:
-    """Stop and delete a restored target (asks for its name unless --yes)."""
+    """Stop and delete a restored target (asks for its name unless --yes).
+
+    Holds the AUGEO_HOME lock (one writer at a time): while another command (a restore)
+    holds it, exits 3 naming that command, or waits up to --wait. A target whose restore
+    is still running is refused (exit 3) in any case.
+    """
     backend = platform_for(settings()).postgres()
     known = {t.name for t in backend.list_targets()}
     if name not in known:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from augeoctl.cli.common import common_options, emit, reporter, settings
+from augeoctl.cli.common import common_options, emit, exclusive, reporter, settings
 from augeoctl.drill import journal
 from augeoctl.errors import VerdictFailed
 from augeoctl.local.sandbox import Sandbox
@@ -51,11 +51,14 @@ def sandbox() -> None:
 
 @sandbox.command()
 @common_options
+@exclusive
 def up() -> None:
     """Start the sandbox (creating it on first use); safe to run again.
 
     Refused (exit 4) while a DR drill runs or left the sandbox damaged: a fresh start
-    would build on top of data the drill moved aside or deleted.
+    would build on top of data the drill moved aside or deleted. Holds the AUGEO_HOME
+    lock (one writer at a time): while another command (a drill, a backup, a restore)
+    holds it, exits 3 naming that command, or waits up to --wait.
     """
     journal.refuse_if_unfinished(platform_for(settings()))
     status = _sandbox().up(reporter())
@@ -64,8 +67,13 @@ def up() -> None:
 
 @sandbox.command()
 @common_options
+@exclusive
 def down() -> None:
-    """Stop the sandbox's servers and restored targets; data is kept."""
+    """Stop the sandbox's servers and restored targets; data is kept.
+
+    Holds the AUGEO_HOME lock (one writer at a time): while another command holds it,
+    exits 3 naming that command, or waits up to --wait.
+    """
     status = _sandbox().down(reporter())
     emit(status.to_dict(), _text)
 
@@ -98,6 +106,7 @@ def _repair_text(result: dict[str, Any]) -> str:
 
 @sandbox.command()
 @common_options
+@exclusive
 def repair() -> None:
     """Finish the repair a DR drill did not finish (killed, power cut, failed repair).
 
@@ -106,7 +115,7 @@ def repair() -> None:
     back, stops the drill's leftover processes, restarts the sandbox, drops the drill's
     targets unless it kept them, and removes the journal. Nothing to do without one.
     Exits 1 when the sandbox could not be repaired (the journal and the drill's targets
-    stay), 4 while the drill is still running.
+    stay), 3 while the drill (or another command) still holds the sandbox's lock.
     """
     result = journal.repair(platform_for(settings()), reporter())
     emit(result.to_dict(), _repair_text)

@@ -14,8 +14,24 @@ from datetime import datetime
 from augeoctl.drill.model import Integrity
 
 
-def _lost(acks: dict[int, datetime], present: set[int], disaster_at: datetime | None) -> int:
-    return sum(1 for s, at in acks.items() if s not in present and (disaster_at is None or at <= disaster_at))
+def _compare(store: str, acks: dict[int, datetime], present: list[int], expected: set[int], extra: int,
+             after: int, disaster_at: datetime | None) -> Integrity:
+    """The counts both stores report, from what each one decided was expected and extra."""
+    present_set = set(present)
+    missing = sorted(expected - present_set)
+    lost = sum(1 for s, at in acks.items() if s not in present_set and (disaster_at is None or at <= disaster_at))
+    return Integrity(
+        store=store,
+        acknowledged=len(acks),
+        expected_present=len(expected),
+        present=len(present_set),
+        missing_before_recovery_point=len(missing),
+        extra=extra,
+        duplicates=len(present) - len(present_set),
+        after_recovery_point=after,
+        lost_writes=lost,
+        missing_sample=tuple(missing[:10]),
+    )
 
 
 def pg_integrity(
@@ -33,46 +49,20 @@ def pg_integrity(
     is extra; a sequence number present twice is a duplicate.
     """
     present = [seq for seq, _ in rows]
-    present_set = set(present)
     expected = {s for s, at in acks.items() if expected_point is not None and at <= expected_point}
-    missing = sorted(expected - present_set)
     extra = sum(
         1
         for seq, ts in rows
         if seq > attempted or seq < 1 or (newest_allowed is not None and ts is not None and ts > newest_allowed)
     )
     after = sum(1 for at in acks.values() if expected_point is None or at > expected_point)
-    return Integrity(
-        store="postgres",
-        acknowledged=len(acks),
-        expected_present=len(expected),
-        present=len(present_set),
-        missing_before_recovery_point=len(missing),
-        extra=extra,
-        duplicates=len(present) - len(present_set),
-        after_recovery_point=after,
-        lost_writes=_lost(acks, present_set, disaster_at),
-        missing_sample=tuple(missing[:10]),
-    )
+    return _compare("postgres", acks, present, expected, extra, after, disaster_at)
 
 
 def redis_integrity(acks: dict[int, datetime], present: list[int], last: int | None, attempted: int,
                     disaster_at: datetime | None = None) -> Integrity:
     """A Redis snapshot must hold every acknowledged write up to its newest one, and no later one."""
-    present_set = set(present)
     upto = last or 0
     expected = {s for s in acks if s <= upto}
-    missing = sorted(expected - present_set)
-    extra = sum(1 for s in present_set if s > upto or s > attempted or s < 1)
-    return Integrity(
-        store="redis",
-        acknowledged=len(acks),
-        expected_present=len(expected),
-        present=len(present_set),
-        missing_before_recovery_point=len(missing),
-        extra=extra,
-        duplicates=len(present) - len(present_set),
-        after_recovery_point=sum(1 for s in acks if s > upto),
-        lost_writes=_lost(acks, present_set, disaster_at),
-        missing_sample=tuple(missing[:10]),
-    )
+    extra = sum(1 for s in set(present) if s > upto or s > attempted or s < 1)
+    return _compare("redis", acks, present, expected, extra, sum(1 for s in acks if s > upto), disaster_at)
