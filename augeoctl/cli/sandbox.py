@@ -8,6 +8,7 @@ import click
 
 from augeoctl.cli.common import common_options, emit, exclusive, reporter, settings
 from augeoctl.drill import journal
+from augeoctl.drill import repair as drill_repair
 from augeoctl.errors import VerdictFailed
 from augeoctl.local.sandbox import Sandbox
 from augeoctl.platform import platform_for
@@ -117,5 +118,5 @@ def repair() -> None:
     Exits 1 when the sandbox could not be repaired (the journal and the drill's targets
     stay), 3 while the drill (or another command) still holds the sandbox's lock.
     """
-    result = journal.repair(platform_for(settings()), reporter())
+    result = drill_repair.repair(platform_for(settings()), reporter())
     emit(result.to_dict(), _repair_text)

@@ -93,6 +93,6 @@ class Scenario(ABC, Generic[P]):
 
         A ``journaled`` scenario repairs from ``ctx.journal`` and the environment as they
         are, not from what this object remembers: the same cleanup finishes the repair of
-        a drill that was killed (``drill.journal.repair``). It raises ``RepairFailed``
+        a drill that was killed (``drill.repair.repair``). It raises ``RepairFailed``
         when the damage could not be undone and verified; the journal then stays.
         """
