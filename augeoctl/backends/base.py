@@ -45,6 +45,9 @@ class BackupInfo:
     timeline: int | None = None
     location: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Why the backup cannot be used (its metadata is unreadable, incomplete or wrong);
+    # None for a usable backup. A damaged backup is listed, never restored from.
+    damaged: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -63,6 +66,10 @@ class Window:
     first_segment: str | None = None
     last_segment: str | None = None
     gap: tuple[str, ...] = ()  # missing segments ending this window
+    damaged: tuple[str, ...] = ()  # the unreadable segment ending this window (before its damage)
+    # The newest transaction the archive holds after the backup's start, past any gap or
+    # damage: what a restore to the newest point should reach.
+    archive_end: datetime | None = None
 
     @property
     def empty(self) -> bool:
@@ -80,6 +87,7 @@ class RestorableWindow:
     missing_segments: tuple[str, ...] = ()
     archived_segments: int = 0
     newest_segment: str | None = None
+    damaged_segments: tuple[str, ...] = ()  # archived segments pg_waldump cannot read through
 
     @property
     def earliest(self) -> datetime | None:
@@ -109,10 +117,13 @@ class RestorableWindow:
                     "first_segment": w.first_segment,
                     "last_segment": w.last_segment,
                     "ends_at_gap": list(w.gap),
+                    "ends_at_damaged": list(w.damaged),
+                    "archive_end": format_time(w.archive_end),
                 }
                 for w in self.windows
             ],
             "missing_segments": list(self.missing_segments),
+            "damaged_segments": list(self.damaged_segments),
             "archived_segments": self.archived_segments,
             "newest_segment": self.newest_segment,
         }
@@ -153,6 +164,10 @@ class RestorePlan:
     # Recorded with the target where the platform can (Azure: resource tags), e.g. the
     # drill that made it; set with ``dataclasses.replace`` before ``restore``.
     labels: dict[str, str] = field(default_factory=dict)
+    # Accept a restore whose replay stopped short of the point the archive holds (a
+    # damaged or missing segment): the target is kept and the result says ``partial``.
+    # Without it such a restore fails. Set with ``dataclasses.replace``.
+    allow_partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +180,7 @@ class RestorePlan:
             "window": self.window.to_dict(),
             "cleanup": list(self.cleanup),
             **({"labels": dict(self.labels)} if self.labels else {}),
+            **({"allow_partial": True} if self.allow_partial else {}),
             **self.extra,
         }
 
@@ -260,6 +276,12 @@ class PostgresBackend(ABC):
     def get_backup(self, backup_id: str | None) -> BackupInfo:
         """One backup by id, or the newest when ``backup_id`` is None (NotFound otherwise)."""
         return pick_backup(self.list_backups(), backup_id, "PostgreSQL")
+
+    def damaged_backups(self) -> list[BackupInfo]:
+        """Backups found in the store that cannot be used, each with ``damaged`` saying why.
+
+        ``list_backups`` holds only usable ones. Backends that cannot tell say none."""
+        return []
 
     def source_problem(self) -> str | None:
         """A sentence when the source cannot be relied on for a restore right now (WAL

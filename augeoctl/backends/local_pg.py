@@ -64,33 +64,24 @@ class LocalPostgresBackend(PostgresBackend):
         }
 
     def list_backups(self) -> list[BackupInfo]:
-        result = []
+        """The usable backups, oldest first (``damaged_backups`` has the others)."""
+        result = [b for b in self._read_backups() if b.damaged is None]
+        result.sort(key=lambda b: b.finished_at or datetime.min.replace(tzinfo=UTC))
+        return result
+
+    def damaged_backups(self) -> list[BackupInfo]:
+        return [b for b in self._read_backups() if b.damaged is not None]
+
+    def _read_backups(self) -> list[BackupInfo]:
         base = self.sandbox.base_dir
         if not base.exists():
             return []
+        result = []
         for entry in sorted(base.iterdir()):
             meta = entry / "meta.json"
             if entry.name.startswith(".") or not meta.exists():
                 continue
-            try:
-                data = json.loads(meta.read_text())
-            except ValueError:
-                continue
-            result.append(
-                BackupInfo(
-                    id=data["id"],
-                    kind="postgres",
-                    started_at=datetime.fromisoformat(data["started_at"]),
-                    finished_at=datetime.fromisoformat(data["finished_at"]),
-                    size_bytes=data.get("size_bytes"),
-                    start_lsn=data.get("start_lsn"),
-                    stop_lsn=data.get("stop_lsn"),
-                    timeline=data.get("timeline"),
-                    location=str(entry / "data"),
-                    extra={k: data[k] for k in ("system_identifier", "pg_version") if k in data},
-                )
-            )
-        result.sort(key=lambda b: b.finished_at or datetime.min.replace(tzinfo=UTC))
+            result.append(_backup_from_meta(entry))
         return result
 
     def archiver_problem(self, port: int) -> str | None:
@@ -196,6 +187,13 @@ class LocalPostgresBackend(PostgresBackend):
         return m.group(1) if m else None
 
     def verify_backup(self, backup_id: str | None, reporter: Reporter) -> VerifyResult:
+        damaged = {b.id: b for b in self.damaged_backups()}
+        if backup_id is None and not self.list_backups() and damaged:
+            backup_id = max(damaged)  # none is usable: the newest of the damaged ones fails
+        if backup_id in damaged:
+            return VerifyResult(backup_id, "postgres", (
+                Check("metadata", False, f"the backup is damaged: {damaged[backup_id].damaged}"),
+            ))
         backup = self.get_backup(backup_id)
         checks: list[Check] = []
         data = Path(str(backup.location))
@@ -216,12 +214,45 @@ class LocalPostgresBackend(PostgresBackend):
             f"every segment from {cont.first} to {cont.newest} is archived"
             if cont.ok else "missing WAL segment(s): " + ", ".join(cont.missing),
         ))
+        checks.append(self._wal_content(backup, reporter))
         return VerifyResult(backup.id, "postgres", tuple(checks), cont.missing)
+
+    def _wal_content(self, backup: BackupInfo, reporter: Reporter) -> Check:
+        """Every archived segment from the backup's start to the newest one, read through."""
+        segs = self._segments_from(backup)
+        index = self._index()
+        with reporter.step(f"pg_waldump over {len(segs)} archived WAL segment(s)"):
+            index.check(segs)
+        index.save()
+        if not segs:
+            return Check("wal-content", False, f"no archived WAL segment from {self._first_segment(backup)} on")
+        bad = [(s, index.result(s)) for s in segs if index.result(s).damaged]
+        if not bad:
+            return Check("wal-content", True,
+                         f"all {len(segs)} archived segment(s) from {segs[0]} to {segs[-1]} read through "
+                         "(record headers and CRCs)")
+        win = next((w for w in self.window().windows if w.backup_id == backup.id), None)
+        ends = (f"; the restorable window from this backup ends at {format_time(win.latest)}, before it"
+                if win is not None and win.latest is not None else
+                "; nothing after this backup is restorable")
+        seg, found = bad[0]
+        return Check("wal-content", False,
+                     f"damaged WAL segment {seg}: {found.damaged}"
+                     + (f" (and {', '.join(s for s, _ in bad[1:])})" if bad[1:] else "") + ends)
 
     # ------------------------------------------------------------------ windows
 
     def _start_segno(self, backup: BackupInfo) -> int:
         return wal.segment_number(wal.parse_lsn(str(backup.start_lsn)), self.seg_size)
+
+    def _first_segment(self, backup: BackupInfo) -> str:
+        return wal.segment_name(int(backup.timeline or 1), self._start_segno(backup), self.seg_size)
+
+    def _segments_from(self, backup: BackupInfo) -> list[str]:
+        """Archived segments of the backup's timeline from its start on, past any gap."""
+        start = self._start_segno(backup)
+        return [s for s in wal.archived_segments(self.sandbox.wal_dirs(), int(backup.timeline or 1))
+                if wal.parse_segment(s, self.seg_size)[1] >= start]
 
     def _continuity(self, backup: BackupInfo) -> wal.Continuity:
         return wal.continuity(
@@ -230,7 +261,8 @@ class LocalPostgresBackend(PostgresBackend):
 
     def _index(self) -> wal.SegmentIndex:
         return wal.SegmentIndex(
-            self.sandbox.wal_dirs(), self.sandbox.store / "wal-index.json", self.sandbox.pg_tool("pg_waldump")
+            self.sandbox.wal_dirs(), self.sandbox.store / "wal-index.json", self.sandbox.pg_tool("pg_waldump"),
+            self.seg_size,
         )
 
     def _contiguous_segments(self, backup: BackupInfo, cont: wal.Continuity) -> list[str]:
@@ -241,31 +273,56 @@ class LocalPostgresBackend(PostgresBackend):
         return [wal.segment_name(tli, s, self.seg_size) for s in range(self._start_segno(backup), last + 1)]
 
     def window(self) -> RestorableWindow:
+        """Per backup, the span recovery can replay: WAL present and readable.
+
+        Every archived segment after the oldest backup's start is read with pg_waldump
+        (once: the index caches it), so a window ends at a missing segment and before
+        the first record that cannot be read, as recovery would.
+        """
         backups = self.list_backups()
         index = self._index()
+        index.check(sorted({s for b in backups for s in self._segments_from(b)}))
         windows = []
         missing: set[str] = set()
+        damaged: set[str] = set()
         for b in backups:
             cont = self._continuity(b)
             segs = self._contiguous_segments(b, cont)
-            stop_segno = wal.segment_number(wal.parse_lsn(str(b.stop_lsn)), self.seg_size)
+            after = self._segments_from(b)
+            damaged.update(s for s in after if index.result(s).damaged)
+            bad = next((i for i, s in enumerate(segs) if index.result(s).damaged), None)
+            stop_lsn = wal.parse_lsn(str(b.stop_lsn))
+            stop_segno = wal.segment_number(stop_lsn, self.seg_size)
             has_consistency = bool(segs) and wal.parse_segment(segs[-1], self.seg_size)[1] >= stop_segno
+            ends_at: tuple[str, ...] = ()
+            if bad is not None:
+                # Replay reads the damaged segment up to the unreadable record, and stops.
+                segs = segs[:bad + 1]
+                ends_at = (segs[-1],)
+                error_lsn = index.result(segs[-1]).error_lsn
+                has_consistency = error_lsn is not None and error_lsn >= stop_lsn
             latest = None
             if has_consistency:
                 latest, _seg = index.last_xact_through(segs)
             missing.update(cont.missing)
             assert b.finished_at is not None
+            # Only a transaction after the backup finished is one replay must reach.
+            archive_end, _seg = index.last_xact_through(after)
+            archive_end = archive_end if archive_end and archive_end >= b.finished_at else None
             windows.append(Window(
                 backup_id=b.id, earliest=b.finished_at,
                 latest=latest if latest and latest >= b.finished_at else None,
-                first_segment=cont.first, last_segment=cont.last_contiguous,
-                gap=tuple(cont.missing[:1]) if cont.missing else (),
+                first_segment=cont.first,
+                last_segment=(segs[-1] if has_consistency else None) if ends_at else cont.last_contiguous,
+                gap=tuple(cont.missing[:1]) if cont.missing and not ends_at else (),
+                damaged=ends_at, archive_end=archive_end,
             ))
         index.save()
         segs_all = wal.archived_segments(self.sandbox.wal_dirs(), 1)
         return RestorableWindow(
             windows=tuple(windows), missing_segments=tuple(sorted(missing)),
             archived_segments=len(segs_all), newest_segment=segs_all[-1] if segs_all else None,
+            damaged_segments=tuple(sorted(damaged)),
         )
 
     # ------------------------------------------------------------------ targets
@@ -300,6 +357,13 @@ class LocalPostgresBackend(PostgresBackend):
             )
         backups = self.list_backups()
         if not backups:
+            damaged = self.damaged_backups()
+            if damaged:
+                raise RestoreRefused(
+                    "no usable base backup to restore from: "
+                    + "; ".join(f"{b.id} is damaged ({b.damaged})" for b in damaged),
+                    hint="`augeoctl backup list` shows them; take a new one with `augeoctl backup create`",
+                )
             raise RestoreRefused(
                 "there is no base backup to restore from", hint="run `augeoctl backup create` first"
             )
@@ -329,22 +393,26 @@ class LocalPostgresBackend(PostgresBackend):
             if not candidates:
                 raise RestoreRefused(self._refusal(to_time, win), hint=self._window_hint(win))
             chosen_w = max(candidates, key=lambda w: w.earliest)
-            mode = "end" if chosen_w.latest == to_time else "time"
+            # Always a time target, even at the window's end: WAL archived while the
+            # restore runs must not be replayed past the requested time.
+            mode = "time"
         backup = by_id[chosen_w.backup_id]
         wal_last = chosen_w.last_segment
         if mode == "time" and to_time is not None:
-            segs = self._contiguous_segments(backup, self._continuity(backup))
+            segs = [s for s in self._contiguous_segments(backup, self._continuity(backup))
+                    if chosen_w.last_segment is None or s <= chosen_w.last_segment]
             index = self._index()
             wal_last = index.first_segment_after(segs, to_time) or wal_last
             index.save()
         self._check_disk(backup)
+        skipped = [{"id": b.id, "damaged": b.damaged} for b in self.damaged_backups()]
         return RestorePlan(
             target=name, backup=backup, to_time=to_time, mode=mode,
             wal_first=chosen_w.first_segment, wal_last=wal_last, window=win,
             cleanup=tuple(dict.fromkeys(cleanup)),
             # The port is chosen now so that clients (a drill's service) can be pointed
             # at the target while it recovers, as an application would be.
-            extra={"port": procs.free_port()},
+            extra={"port": procs.free_port(), **({"skipped_damaged": skipped} if skipped else {})},
         )
 
     def _latest_fallback(self, win: RestorableWindow) -> Window:
@@ -365,6 +433,14 @@ class LocalPostgresBackend(PostgresBackend):
         if when < earliest:
             return f"{t} is before the earliest restorable time {format_time(earliest)}"
         for w in win.windows:
+            if w.damaged and not w.empty and w.earliest <= when and w.latest is not None and when > w.latest:
+                later = [x for x in win.windows if x.earliest > when and not x.empty]
+                return (
+                    f"{t} is past damaged WAL: segment {w.damaged[0]} cannot be read through, so "
+                    f"recovery from backup {w.backup_id} cannot pass {format_time(w.latest)}"
+                    + (f"; the next restorable time is {format_time(min(x.earliest for x in later))}"
+                       if later else "")
+                )
             if w.gap and not w.empty and w.earliest <= when and w.latest is not None and when > w.latest:
                 later = [x for x in win.windows if x.earliest > when and not x.empty]
                 if not later:
@@ -404,3 +480,69 @@ class LocalPostgresBackend(PostgresBackend):
     def restore(self, plan: RestorePlan, reporter: Reporter) -> RestoreResult:
         result, cleaned = self.recovery.run(plan, reporter)
         return replace(result, cleaned_up=tuple(cleaned))
+
+
+def _backup_from_meta(entry: Path) -> BackupInfo:
+    """A backup from its folder's ``meta.json``; ``damaged`` says what is wrong with it.
+
+    A truncated or edited file, a missing or unreadable field the restore needs (the
+    finish time, the WAL range), is reported, never raised: one bad backup must not
+    stop the others from being listed or restored.
+    """
+    location = str(entry / "data")
+
+    def damaged(reason: str) -> BackupInfo:
+        return BackupInfo(id=entry.name, kind="postgres", started_at=None, finished_at=None,
+                          location=location, damaged=reason)
+
+    try:
+        data = json.loads((entry / "meta.json").read_text())
+    except OSError as exc:
+        return damaged(f"meta.json cannot be read: {exc.strerror or exc}")
+    except ValueError as exc:
+        return damaged(f"meta.json is not valid JSON (truncated?): {exc}")
+    if not isinstance(data, dict):
+        return damaged("meta.json is not a JSON object")
+    if data.get("id", entry.name) != entry.name:
+        return damaged(f"meta.json names backup {data.get('id')!r}, not {entry.name}")
+
+    def when(key: str, required: bool) -> datetime | None:
+        raw = data.get(key)
+        if raw is None:
+            if required:
+                raise _BadMeta(f"meta.json has no {key}")
+            return None
+        try:
+            value = datetime.fromisoformat(str(raw))
+        except ValueError:
+            raise _BadMeta(f"meta.json has a bad {key}: {str(raw)[:60]!r}") from None
+        if value.tzinfo is None:
+            raise _BadMeta(f"meta.json has a bad {key}: {str(raw)[:60]!r} has no UTC offset")
+        return value
+
+    try:
+        started, finished = when("started_at", False), when("finished_at", True)
+        for key in ("start_lsn", "stop_lsn"):
+            try:
+                wal.parse_lsn(str(data[key]))
+            except KeyError:
+                raise _BadMeta(f"meta.json has no {key}") from None
+            except ValueError:
+                raise _BadMeta(f"meta.json has a bad {key}: {str(data[key])[:40]!r}") from None
+        timeline, size = data.get("timeline", 1), data.get("size_bytes")
+        if isinstance(timeline, bool) or not isinstance(timeline, int) or timeline < 1:
+            raise _BadMeta(f"meta.json has a bad timeline: {timeline!r}")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise _BadMeta(f"meta.json has a bad size_bytes: {size!r}")
+    except _BadMeta as exc:
+        return damaged(str(exc))
+    return BackupInfo(
+        id=entry.name, kind="postgres", started_at=started, finished_at=finished,
+        size_bytes=size, start_lsn=str(data["start_lsn"]), stop_lsn=str(data["stop_lsn"]),
+        timeline=timeline, location=location,
+        extra={k: data[k] for k in ("system_identifier", "pg_version") if k in data},
+    )
+
+
+class _BadMeta(Exception):
+    """A field of a backup's meta.json is missing or wrong (the message says which)."""

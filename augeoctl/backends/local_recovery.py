@@ -5,6 +5,8 @@ streamed) WAL through ``restore_command`` up to the plan's target, promotes, and
 target is checked with ``pg_amcheck`` and queries. The server's log is followed to
 report progress and to notice a failed recovery. Interrupted or failed restores leave
 a target marked as such (or removed, on Ctrl-C), never one reported as restored.
+Where replay stopped is compared with what the archive holds; a restore that stopped
+short fails unless the plan allows a partial one, and a time target is never passed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from augeoctl.backends.base import RestorePlan, RestoreResult
+from augeoctl.backends.base import RestorePlan, RestoreResult, Window
 from augeoctl.backends.local_targets import TargetStore
 from augeoctl.core import Check, Phase
 from augeoctl.errors import Interrupted, RestoreError, RestoreRefused
@@ -28,6 +30,7 @@ from augeoctl.local import procs, tools
 from augeoctl.local.endpoints import APP_DB, SUPERUSER
 from augeoctl.local.sandbox import Sandbox
 from augeoctl.progress import Reporter
+from augeoctl.timeparse import format_time
 
 _LOG_TS = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[\d+\] (\w+):\s+(.*)$")
 # FATAL lines that refuse a client's connection while the server recovers: clients
@@ -38,6 +41,13 @@ _CLIENT_REFUSED = re.compile(
     r"|role \".*\" does not exist|database \".*\" does not exist|terminating connection"
 )
 _PG_TIME = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(\+00| UTC)")
+# The FATAL of a recovery whose WAL ended before its target (PostgreSQL 13 and later).
+_TARGET_NOT_REACHED = "recovery ended before configured recovery target was reached"
+# How recovery says it could not read the next WAL record (and so ends there).
+_WAL_READ_ERROR = re.compile(
+    r"in record at|invalid (record|magic|info bits|contrecord|page|resource manager)|incorrect "
+    r"(resource manager|hole|prev-link)|unexpected pageaddr|missing contrecord|record with incorrect"
+)
 
 
 def utc_now() -> datetime:
@@ -154,21 +164,21 @@ class Recovery:
         if proc.returncode != 0:
             raise RestoreError(f"the target did not start: {proc.stderr.strip()}\n{tools.tail(log, 8)}")
         watch = _RecoveryWatch(log, data)
-
-        def replayed() -> bool:
-            if watch.redo_done:
-                return True
-            watch.poll()
-            if watch.fatal:
-                raise recovery_error(watch.fatal, tools.tail(log, 200), data, log, _free_bytes(data))
-            reporter.status(
-                f"{watch.segments} WAL segment(s) replayed"
-                + (f", last {watch.last_segment}" if watch.last_segment else "")
-            )
-            return False
+        window = _window(plan)
+        archive_end = window.archive_end if window else None
 
         with reporter.step("replay WAL"):
-            procs.wait_until(replayed, math.inf)
+            self._replay(watch, plan.mode == "time", reporter)
+            passed = watch.target_passed
+            if watch.ended_before_target:
+                # No commit after the requested time was found: everything up to it was
+                # replayed, or replay stopped short. Short: fail (or, allowed, keep it).
+                # Otherwise promote at the last record replayed, never past it.
+                short = _shortfall(plan, watch.last_xact, target_passed=False)
+                if short and not plan.allow_partial:
+                    raise _partial_error(short, watch, log)
+                watch = self._resume_to_lsn(data, log, watch)
+                self._replay(watch, False, reporter)
         t_redo = watch.redo_done_at or utc_now()
         phases.append(Phase("wal_replay", t1, t_redo))
 
@@ -176,6 +186,20 @@ class Recovery:
         with reporter.step("promote"):
             reached = self._wait_promoted(port, watch, log)
         phases.append(Phase("promote", t_redo, utc_now()))
+        if plan.to_time is not None and reached is not None and reached > plan.to_time:
+            raise RestoreError(
+                f"the target recovered past the requested time: recovery point {format_time(reached)} "
+                f"is after {format_time(plan.to_time)}",
+                hint=f"the target's log is {log}",
+            )
+        short = _shortfall(plan, reached, target_passed=passed)
+        if short and not plan.allow_partial:
+            raise _partial_error(short, watch, log)
+        if short:
+            reporter.warn(
+                f"PARTIAL RESTORE: {short}. The target {plan.target} is kept (--allow-partial) and "
+                "holds nothing after its recovery point; `augeoctl backup verify` names the damage."
+            )
 
         # 4. verify -------------------------------------------------------------
         t3 = utc_now()
@@ -186,18 +210,76 @@ class Recovery:
         if not all(c.ok for c in checks):
             bad = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
             raise RestoreError(f"the restored target failed verification: {bad}")
+        # A partial restore (allowed) is kept, and not reported as verified.
+        checks.append(Check(
+            "recovery-point", short is None,
+            short or f"replay reached {format_time(reached) if reached else 'no transaction'}"
+            + (f"; the requested time is {format_time(plan.to_time)}" if plan.to_time else "")
+            + f"; the archive holds transactions up to {format_time(archive_end) if archive_end else '-'}",
+        ))
 
         state.update(
             status="ready", reached=reached.isoformat() if reached else None,
             finished_at=utc_now().isoformat(), owner_pid=None,
+            **({"partial": True, "detail": f"partial restore: {short}"} if short else {}),
         )
         self.targets.save_state(plan.target, state)
         return RestoreResult(
             target=plan.target, dsn=state["dsn"], backup_id=plan.backup.id,
             requested=plan.to_time, reached=reached, phases=tuple(phases),
             verification=tuple(checks), tables=tables, wal_segments_replayed=watch.segments,
-            extra={"mode": plan.mode, "port": port, "data_directory": str(data)},
+            extra={"mode": plan.mode, "port": port, "data_directory": str(data),
+                   "partial": short is not None, "archive_end": format_time(archive_end)},
         )
+
+    def _replay(self, watch: _RecoveryWatch, time_target: bool, reporter: Reporter) -> None:
+        """Follow the log until redo is done (or, for a time target, ended before it)."""
+
+        def replayed() -> bool:
+            watch.poll()
+            if watch.fatal and not watch.ended_before_target:
+                raise recovery_error(watch.fatal, tools.tail(watch.log, 200), watch.data, watch.log,
+                                     _free_bytes(watch.data))
+            if watch.ended_before_target:
+                return True
+            if not watch.redo_done:
+                reporter.status(
+                    f"{watch.segments} WAL segment(s) replayed"
+                    + (f", last {watch.last_segment}" if watch.last_segment else "")
+                )
+                return False
+            # A time target not passed: PostgreSQL logs FATAL right after "redo done".
+            return not time_target or watch.target_passed or watch.ready
+
+        procs.wait_until(replayed, math.inf)
+
+    def _resume_to_lsn(self, data: Path, log: Path, watch: _RecoveryWatch) -> _RecoveryWatch:
+        """Start recovery again, to stop right after the last record the first run replayed.
+
+        PostgreSQL passes a time target only at a later commit; when the archive holds
+        none yet it ends recovery with FATAL. The same WAL up to that record holds
+        exactly the commits at or before the requested time, so an LSN target there
+        promotes with nothing after it, even if more WAL has been archived meanwhile.
+        """
+        if watch.redo_done_lsn is None:
+            raise RestoreError(f"recovery failed: {watch.fatal}", hint=f"the target's log is {log}")
+        self.sandbox.stop_postgres(data, mode="immediate", timeout=30)
+        auto = data / "postgresql.auto.conf"
+        kept = [ln for ln in auto.read_text().splitlines() if not ln.startswith("recovery_target_time")]
+        kept.append(f"recovery_target_lsn = '{watch.redo_done_lsn}'")
+        auto.write_text("\n".join(kept) + "\n")
+        self.sandbox.chown_tree(auto)
+        offset = log.stat().st_size
+        proc = tools.run(
+            self.sandbox.as_service([self.sandbox.pg_tool("pg_ctl"), "-D", str(data), "-l", str(log),
+                                     "-W", "-s", "start"]),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RestoreError(f"the target did not start again: {proc.stderr.strip()}\n{tools.tail(log, 8)}")
+        resumed = _RecoveryWatch(log, data)
+        resumed.offset = offset
+        return resumed
 
     def _configure(self, plan: RestorePlan, data: Path, port: int, sock: Path) -> None:
         # Archived segments first; then what pg_receivewal streamed, including the
@@ -309,6 +391,48 @@ class Recovery:
         return checks, tables
 
 
+def _window(plan: RestorePlan) -> Window | None:
+    """The window of the plan's backup, as planned."""
+    return next((w for w in plan.window.windows if w.backup_id == plan.backup.id), None)
+
+
+def _shortfall(plan: RestorePlan, reached: datetime | None, *, target_passed: bool) -> str | None:
+    """Why replay stopped before the point the archive holds, or None when it did not.
+
+    --latest must reach the archive's newest transaction (past any damaged or missing
+    segment: those are what it must not silently stop at). --to-time must reach the
+    requested time: PostgreSQL passed it (it read a later commit), or the newest
+    readable commit is at or before it and replay reached that commit.
+    """
+    window = _window(plan)
+    archive_end = window.archive_end if window else None
+    stopped = f"replay stopped at {format_time(reached)}" if reached else "replay stopped before any transaction"
+    if plan.mode == "time" and plan.to_time is not None:
+        latest = window.latest if window else None
+        if target_passed or (reached is not None and reached >= plan.to_time):
+            return None
+        if latest is not None and (latest > plan.to_time or reached is None or reached < latest):
+            return (f"{stopped}, before the requested time {format_time(plan.to_time)}; the archive "
+                    f"holds transactions up to {format_time(archive_end or latest)}")
+        return None
+    if archive_end is not None and (reached is None or reached < archive_end):
+        return (f"{stopped}, before the end of the archive: it holds transactions up to "
+                f"{format_time(archive_end)}")
+    return None
+
+
+def _partial_error(short: str, watch: _RecoveryWatch, log: Path) -> RestoreError:
+    where = ""
+    if watch.last_segment:
+        where = f" (last segment read {watch.last_segment}"
+        where += f": {watch.read_error})" if watch.read_error else ")"
+    return RestoreError(
+        f"restore incomplete: {short}{where}; the target is kept, marked failed",
+        hint="`augeoctl backup verify` names a damaged or missing segment; --allow-partial keeps "
+             f"a restore that stops short; the target's log is {log}",
+    )
+
+
 # PostgreSQL's (and cp's, running restore_command) words for ENOSPC.
 _DISK_FULL = "No space left on device"
 
@@ -388,6 +512,13 @@ class _RecoveryWatch:
         self.fatal: str | None = None
         self.last_xact: datetime | None = None
         self.started = time.monotonic()
+        self.target_passed = False  # "recovery stopping before/after ..." was logged
+        self.redo_done_lsn: str | None = None  # the last record replayed
+        self.read_error: str | None = None  # why reading WAL stopped, when it said so
+
+    @property
+    def ended_before_target(self) -> bool:
+        return bool(self.fatal and self.fatal.startswith(_TARGET_NOT_REACHED))
 
     def poll(self) -> None:
         try:
@@ -418,6 +549,12 @@ class _RecoveryWatch:
         elif msg.startswith("redo done at"):
             self.redo_done = True
             self.redo_done_at = ts
+            lsn = re.match(r"redo done at ([0-9A-F]+/[0-9A-F]+)", msg)
+            self.redo_done_lsn = lsn.group(1) if lsn else None
+        elif msg.startswith("recovery stopping "):
+            self.target_passed = True
+        elif level == "LOG" and not self.redo_done and _WAL_READ_ERROR.search(msg):
+            self.read_error = msg
         elif msg.startswith("last completed transaction was at log time"):
             self.last_xact = parse_pg_time(msg)
         elif "database system is ready to accept connections" in msg:

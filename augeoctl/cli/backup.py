@@ -63,10 +63,14 @@ def create(what: str) -> None:
 
 
 def _list_text(r: dict[str, Any]) -> str:
-    rows = [[b["id"], b["kind"], b["finished_at"] or "-", human_bytes(b.get("size_bytes")),
-             f"{b['start_lsn']}..{b['stop_lsn']}" if b["kind"] == "postgres"
+    rows = [[b["id"], b["kind"], "DAMAGED" if b.get("damaged") else "ok", b["finished_at"] or "-",
+             human_bytes(b.get("size_bytes")),
+             ("-" if b.get("damaged") else f"{b['start_lsn']}..{b['stop_lsn']}") if b["kind"] == "postgres"
              else f"{b['extra'].get('key_count')} keys"] for b in r["backups"]]
-    out = [table(rows, ["ID", "KIND", "FINISHED", "SIZE", "WAL / KEYS"]) if rows else "no backups"]
+    out = [table(rows, ["ID", "KIND", "STATUS", "FINISHED", "SIZE", "WAL / KEYS"]) if rows else "no backups"]
+    for b in r["backups"]:
+        if b.get("damaged"):
+            out.append(f"  backup {b['id']} is damaged and not used: {b['damaged']}")
     w = r.get("window")
     if w is not None:
         out.append("")
@@ -77,6 +81,12 @@ def _list_text(r: dict[str, Any]) -> str:
         gaps = [x for x in w["windows"] if x["ends_at_gap"]]
         for x in gaps:
             out.append(f"  backup {x['backup_id']}: window ends at the missing segment {x['ends_at_gap'][0]}")
+        for x in w["windows"]:
+            if x.get("ends_at_damaged"):
+                out.append(f"  backup {x['backup_id']}: window ends before the damaged segment "
+                           f"{x['ends_at_damaged'][0]} (`augeoctl backup verify` says what is wrong)")
+        if w.get("damaged_segments"):
+            out.append("damaged WAL segments: " + ", ".join(w["damaged_segments"]))
         if w["missing_segments"]:
             out.append("missing WAL segments: " + ", ".join(w["missing_segments"]))
         if w["archived_segments"] or w["newest_segment"]:
@@ -93,10 +103,14 @@ def _list_text(r: dict[str, Any]) -> str:
 @backup.command("list")
 @common_options
 def list_() -> None:
-    """List backups and the restorable window (earliest and latest restorable time)."""
+    """List backups and the restorable window (earliest and latest restorable time).
+
+    A backup whose metadata is unreadable or incomplete is listed as damaged, with the
+    reason (`damaged` in JSON), and is not used by restores.
+    """
     platform = platform_for(settings())
     pg = platform.postgres()
-    backups = [b.to_dict() for b in pg.list_backups()]
+    backups = [b.to_dict() for b in pg.list_backups() + pg.damaged_backups()]
     settings_ = pg.backup_settings()
     if platform.has_redis():
         redis = platform.redis()
@@ -121,8 +135,10 @@ def _verify_text(r: dict[str, Any]) -> str:
 def verify(backup_id: str | None, redis: bool) -> None:
     """Verify a backup (default: the newest PostgreSQL backup).
 
-    PostgreSQL: pg_verifybackup against the manifest and WAL continuity from the backup's
-    start to the newest archived segment. Redis: load the RDB into a throwaway
+    PostgreSQL: pg_verifybackup against the manifest, WAL continuity from the backup's
+    start to the newest archived segment, and every one of those segments read through
+    with pg_waldump (results cached per segment). With no ID, the newest usable backup;
+    a damaged backup (bad metadata) fails. Redis: load the RDB into a throwaway
     redis-server and compare the key count and a sample of values. Exits 4 when a
     check fails.
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -38,6 +39,8 @@ def _plan_text(p: dict[str, Any]) -> str:
     ]
     if p["cleanup"]:
         lines.append(f"  will remove   half-made target(s): {', '.join(p['cleanup'])}")
+    for b in p.get("skipped_damaged") or []:
+        lines.append(f"  skipped       damaged backup {b['id']}: {b['damaged']}")
     return "\n".join(lines)
 
 
@@ -47,6 +50,9 @@ def _result_text(r: dict[str, Any]) -> str:
         f"  dsn             {r['dsn']}",
         f"  requested       {r['requested'] or 'latest'}",
         f"  recovery point  {r['recovery_point'] or 'no transaction replayed'} (newest replayed commit)",
+        *([f"  archive end     {r['archive_end']} (newest archived commit)"] if r.get("archive_end") else []),
+        *(["  PARTIAL         replay stopped before the point the archive holds (--allow-partial)"]
+          if r.get("partial") else []),
         f"  from backup     {r['backup_id']}, {r['wal_segments_replayed']} WAL segment(s) replayed",
         "",
         table([[p["name"], format_duration(p["seconds"])] for p in r["phases"]]
@@ -69,15 +75,23 @@ def _result_text(r: dict[str, Any]) -> str:
 @click.option("--geo", is_flag=True,
               help="Azure: restore the newest geo-redundant backup into the paired region.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--allow-partial", is_flag=True,
+              help="Keep a restore whose replay stopped before the point the archive holds "
+                   "(damaged or missing WAL): exit 0 with a warning and `partial: true`.")
 @wait_option
 @common_options
 def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dry_run: bool,
-            wait: str) -> None:
+            allow_partial: bool, wait: str) -> None:
     """Point-in-time restore into a NEW target, then verify it.
 
     Picks the newest base backup that finished before the time, copies it into a new
     instance, replays archived WAL up to the time and promotes, then checks it with
     pg_amcheck and queries. The source is never stopped, written to or reconfigured.
+
+    Where replay stopped is compared with what the archive holds (--latest: its newest
+    transaction; --to-time: the requested time). Short of it (a damaged or missing WAL
+    segment), the restore fails (exit 1) and the target is kept, marked failed, unless
+    --allow-partial is given. A --to-time restore never recovers past the requested time.
 
     Holds the AUGEO_HOME lock while it runs (one writer at a time; not with --dry-run):
     while another command holds it, exits 3 naming that command, or waits up to --wait.
@@ -98,6 +112,8 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
         refuse_if_unfinished(platform)  # a drill left the sandbox damaged: repair it first
         backend = platform.postgres()
         plan = platform.plan_geo_restore(target) if geo else backend.plan_restore(when, target)
+        if allow_partial:
+            plan = replace(plan, allow_partial=True)
         if dry_run:
             emit({"dry_run": True, "plan": plan.to_dict()}, lambda r: _plan_text(r["plan"]))
             return

@@ -1,4 +1,4 @@
-"""WAL arithmetic and reading archived WAL: segment names, continuity, commit times."""
+"""WAL arithmetic and reading archived WAL: segment names, continuity, content, commit times."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,9 +14,6 @@ from pathlib import Path
 
 DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024
 _SEGMENT_RE = re.compile(r"^[0-9A-F]{24}$")
-_XACT_RE = re.compile(
-    r"desc: (COMMIT|ABORT)(?:_PREPARED)? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) ?([A-Z]{3,5}|[+-]\d\d)?"
-)
 
 
 def parse_lsn(text: str) -> int:
@@ -119,62 +117,170 @@ def _parse_pg_time(date: str, zone: str | None) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
-def segment_xact_times(pg_waldump: str, path: Path) -> tuple[datetime | None, datetime | None]:
-    """First and last transaction-end (commit or abort) time recorded in one segment."""
-    proc = subprocess.run(
-        [pg_waldump, "--rmgr=Transaction", str(path), str(path)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TZ": "UTC", "PGTZ": "UTC"},
-    )
-    first = last = None
-    for m in _XACT_RE.finditer(proc.stdout):
-        ts = _parse_pg_time(m.group(2), m.group(3))
-        if first is None:
-            first = ts
-        last = ts
-    return first, last
+@dataclass(frozen=True)
+class SegmentCheck:
+    """What reading one archived segment with pg_waldump found."""
+
+    first: datetime | None  # first transaction end (commit or abort) recorded in it
+    last: datetime | None  # last one; for a damaged segment, the last before the damage
+    damaged: str | None = None  # pg_waldump's words, when a record could not be read
+    error_lsn: int | None = None  # where reading failed (the first unreadable byte's record)
+
+
+# A transaction-end record as pg_waldump prints it: its LSN, then its time.
+_XACT_LINE = re.compile(
+    r"lsn: ([0-9A-F]+/[0-9A-F]+),.*?desc: (?:COMMIT|ABORT)(?:_PREPARED)? (?:\d+: )?"
+    r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) ?([A-Z]{3,5}|[+-]\d\d)?"
+)
+_ERROR_SEGMENT = re.compile(r"in log segment ([0-9A-F]{24}), offset (\d+)")
+_LSN_TEXT = re.compile(r"\b([0-9A-F]{1,8}/[0-9A-F]{1,8})\b")
+
+
+def _waldump_range(
+    pg_waldump: str, paths: list[Path], seg_size: int
+) -> tuple[dict[int, list[datetime]], str | None, int | None]:
+    """Read consecutive segments in one pg_waldump pass.
+
+    One pass, not one per segment, so that a record crossing from one segment into the
+    next is read whole and its CRC checked. Returns the transaction-end times per
+    segment number, and on failure pg_waldump's message and the LSN where it failed.
+    """
+    times: dict[int, list[datetime]] = {}
+    with tempfile.TemporaryDirectory(prefix="augeo-waldump-") as tmp:
+        # pg_waldump reads one folder; the segments may be spread over the archive and
+        # the streaming folder, so it is given links to exactly these.
+        for path in paths:
+            os.symlink(os.path.abspath(path), os.path.join(tmp, path.name))
+        proc = subprocess.run(
+            [pg_waldump, "--rmgr=Transaction", "-p", tmp, paths[0].name, paths[-1].name],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TZ": "UTC", "PGTZ": "UTC"},
+        )
+    for m in _XACT_LINE.finditer(proc.stdout):
+        times.setdefault(segment_number(parse_lsn(m.group(1)), seg_size), []).append(
+            _parse_pg_time(m.group(2), m.group(3))
+        )
+    if proc.returncode == 0:
+        return times, None, None
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    message = (lines[-1] if lines else f"pg_waldump exited with code {proc.returncode}")
+    message = message.removeprefix("pg_waldump: ").removeprefix("error: ").strip()
+    seg = _ERROR_SEGMENT.search(message)
+    if seg:
+        error_lsn = parse_segment(seg.group(1), seg_size)[1] * seg_size + int(seg.group(2))
+    else:
+        # "error in WAL record at A: ... in record at B": B is where reading failed.
+        found = _LSN_TEXT.findall(message)
+        first_segno = parse_segment(paths[0].name, seg_size)[1]
+        error_lsn = parse_lsn(found[-1]) if found else first_segno * seg_size
+    return times, message, error_lsn
 
 
 class SegmentIndex:
-    """A cache of each archived segment's transaction times.
+    """A cache of what pg_waldump found in each archived segment.
 
-    Archived segments are immutable (the archive command refuses to overwrite one with
-    different content), so a segment's times are read once with pg_waldump.
+    For each segment the cache (``wal-index.json`` in the backup store) holds its size
+    and modification time (in nanoseconds), the first and last transaction-end time in
+    it, and, when a record could not be read (a bad CRC, a bad page header), pg_waldump's
+    message and the LSN where it failed. An entry is used only while the segment's size
+    and mtime are unchanged: archived segments are written once (the archive command
+    refuses to overwrite one with different content), so each is read once, and a
+    segment rewritten in place (damaged) is read again; one changed with its size and
+    mtime put back is not (a full re-read: delete the file). Segments are read in runs of
+    consecutive segments, one pg_waldump pass per run, starting one segment before the
+    first one not yet read, so a record that crosses into it is checked whole.
     """
 
-    def __init__(self, archive: WalDirs, index_file: Path, pg_waldump: str) -> None:
+    def __init__(
+        self, archive: WalDirs, index_file: Path, pg_waldump: str, seg_size: int = DEFAULT_SEGMENT_SIZE
+    ) -> None:
         self.archive = archive
         self.index_file = index_file
         self.pg_waldump = pg_waldump
+        self.seg_size = seg_size
         self._data: dict[str, dict[str, str | int | None]] = {}
         try:
-            self._data = json.loads(index_file.read_text())
+            data = json.loads(index_file.read_text())
+            self._data = data if isinstance(data, dict) else {}
         except (OSError, ValueError):
             self._data = {}
         self._dirty = False
 
-    def times(self, segment: str) -> tuple[datetime | None, datetime | None]:
-        path = locate(self.archive, segment)
-        stat = path.stat()
+    def _fresh(self, segment: str, path: Path) -> bool:
         entry = self._data.get(segment)
-        if entry is None or entry.get("size") != stat.st_size or entry.get("mtime") != int(
-            stat.st_mtime
-        ):
-            first, last = segment_xact_times(self.pg_waldump, path)
-            entry = {
-                "size": stat.st_size,
-                "mtime": int(stat.st_mtime),
-                "first": first.isoformat() if first else None,
-                "last": last.isoformat() if last else None,
-            }
-            self._data[segment] = entry
+        if not isinstance(entry, dict):
+            return False
+        stat = path.stat()
+        return entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns
+
+    def check(self, segments: list[str]) -> None:
+        """Make sure every given segment (of one timeline) has been read."""
+        numbered = sorted({parse_segment(s, self.seg_size): s for s in segments}.items())
+        runs: list[list[str]] = []
+        prev: tuple[int, int] | None = None
+        for (tli, segno), name in numbered:
+            if prev is not None and prev == (tli, segno - 1):
+                runs[-1].append(name)
+            else:
+                runs.append([name])
+            prev = (tli, segno)
+        for run in runs:
+            paths = [locate(self.archive, s) for s in run]
+            stale = [i for i, (s, p) in enumerate(zip(run, paths, strict=True)) if not self._fresh(s, p)]
+            while stale:
+                # One run of consecutive stale segments, with a neighbour on each side.
+                i0 = stale[0]
+                i1 = i0
+                while i1 + 1 < len(run) and i1 + 1 in stale:
+                    i1 += 1
+                self._read(run[max(i0 - 1, 0): i1 + 2], paths[max(i0 - 1, 0): i1 + 2])
+                stale = [i for i in stale if i > i1]
+
+    def _read(self, names: list[str], paths: list[Path]) -> None:
+        first = 0
+        while first < len(names):
+            stats = [p.stat() for p in paths[first:]]
+            times, message, error_lsn = _waldump_range(self.pg_waldump, paths[first:], self.seg_size)
+            bad = len(names)
+            if message is not None and error_lsn is not None:
+                error_segno = segment_number(error_lsn, self.seg_size)
+                numbers = [parse_segment(n, self.seg_size)[1] for n in names]
+                bad = next((i for i in range(first, len(names)) if numbers[i] >= error_segno), len(names) - 1)
+            for i in range(first, min(bad + 1, len(names))):
+                segno = parse_segment(names[i], self.seg_size)[1]
+                found = times.get(segno, [])
+                damaged = i == bad
+                self._data[names[i]] = {
+                    "size": stats[i - first].st_size,
+                    "mtime_ns": stats[i - first].st_mtime_ns,
+                    "first": found[0].isoformat() if found else None,
+                    "last": found[-1].isoformat() if found else None,
+                    "damaged": message if damaged else None,
+                    "error_lsn": format_lsn(error_lsn) if damaged and error_lsn is not None else None,
+                }
             self._dirty = True
-        first_s, last_s = entry.get("first"), entry.get("last")
-        return (
-            datetime.fromisoformat(str(first_s)) if first_s else None,
-            datetime.fromisoformat(str(last_s)) if last_s else None,
+            first = bad + 1  # the segments after a damaged one are read on their own
+
+    def _entry(self, segment: str) -> dict[str, str | int | None]:
+        path = locate(self.archive, segment)
+        if not self._fresh(segment, path):
+            self.check([segment])
+        return self._data[segment]
+
+    def result(self, segment: str) -> SegmentCheck:
+        entry = self._entry(segment)
+        first_s, last_s, lsn = entry.get("first"), entry.get("last"), entry.get("error_lsn")
+        return SegmentCheck(
+            first=datetime.fromisoformat(str(first_s)) if first_s else None,
+            last=datetime.fromisoformat(str(last_s)) if last_s else None,
+            damaged=str(entry["damaged"]) if entry.get("damaged") else None,
+            error_lsn=parse_lsn(str(lsn)) if lsn else None,
         )
+
+    def times(self, segment: str) -> tuple[datetime | None, datetime | None]:
+        r = self.result(segment)
+        return r.first, r.last
 
     def last_xact_through(self, segments: list[str]) -> tuple[datetime | None, str | None]:
         """Newest transaction time in the given (ordered) segments, scanning from the end."""
@@ -195,7 +301,7 @@ class SegmentIndex:
     def save(self) -> None:
         if not self._dirty:
             return
-        tmp = self.index_file.with_suffix(".tmp")
+        tmp = self.index_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self._data, indent=0, sort_keys=True))
         os.replace(tmp, self.index_file)
         self._dirty = False

@@ -10,69 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from augeoctl.timeparse import format_time
 from tests.conftest import SandboxHandle, run_cli
+from tests.pitr_helpers import Writer
+from tests.pitr_helpers import backup as _backup
+from tests.pitr_helpers import commits as _commits
+from tests.pitr_helpers import parse_time as _parse
+from tests.pitr_helpers import target_rows as _target_rows
 
 pytestmark = pytest.mark.integration
-
-
-class Writer(threading.Thread):
-    """Commits one row per transaction until stopped."""
-
-    def __init__(self, dsn: str, rate: float = 150.0) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.interval = 1.0 / rate
-        self.stop_event = threading.Event()
-        self.seq = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with psycopg.connect(self.dsn, autocommit=True) as conn:
-                while not self.stop_event.is_set():
-                    self.seq += 1
-                    conn.execute("INSERT INTO pitr_rows(seq) VALUES (%s)", (self.seq,))
-                    time.sleep(self.interval)
-        except BaseException as exc:  # pragma: no cover - reported by the test
-            self.error = exc
-
-    def advance(self, rows: int, timeout: float = 120.0) -> None:
-        """Wait until the writer has committed ``rows`` more rows (not a fixed sleep)."""
-        goal = self.seq + rows
-        deadline = time.monotonic() + timeout
-        while self.seq < goal:
-            assert self.error is None, self.error
-            assert time.monotonic() < deadline, f"the writer committed {self.seq} of {goal} rows"
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.join(10)
-        assert self.error is None, self.error
-
-
-def _commits(sb: SandboxHandle) -> list[tuple[int, datetime]]:
-    return [
-        (int(seq), ts)
-        for seq, ts in sb.sql(
-            "SELECT seq, pg_xact_commit_timestamp(xmin) FROM pitr_rows ORDER BY seq"
-        )
-    ]
-
-
-def _backup(home: Path) -> dict:
-    r = run_cli("backup", "create", "--output", "json", home=home)
-    assert r.returncode == 0, r
-    return r.json()["backups"][0]
 
 
 def _source_fingerprint(sb: SandboxHandle) -> dict:
@@ -122,15 +73,6 @@ def _restore(home: Path, when: datetime | str, target: str) -> dict:
     r = run_cli("restore", "--to-time", arg, "--target", target, "--output", "json", home=home)
     assert r.returncode == 0, r
     return r.json()
-
-
-def _target_rows(dsn: str) -> set[int]:
-    with psycopg.connect(dsn) as conn:
-        return {int(r[0]) for r in conn.execute("SELECT seq FROM pitr_rows").fetchall()}
-
-
-def _parse(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
 def test_restores_hold_exactly_the_rows_committed_by_the_target_time(sandbox, history) -> None:
@@ -253,7 +195,7 @@ def test_backup_list_and_verify(sandbox, history) -> None:
     v = run_cli("backup", "verify", history["b1"]["id"], "-o", "json", home=sandbox.home)
     assert v.returncode == 0, v
     checks = {c["name"]: c["ok"] for c in v.json()["results"][0]["checks"]}
-    assert checks == {"pg_verifybackup": True, "wal-continuity": True}
+    assert checks == {"pg_verifybackup": True, "wal-continuity": True, "wal-content": True}
     missing = run_cli("backup", "verify", "pg-nope", home=sandbox.home)
     assert missing.returncode == 2 and "no PostgreSQL backup" in missing.stderr
 
