@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,84 +22,10 @@ from augeoctl.local import procs
 from augeoctl.local.lock import RECORD_FILE, CommandLock
 from augeoctl.platform.local import LocalPlatform
 from augeoctl.progress import NullReporter
-from tests.conftest import SandboxHandle, run_cli, wait_for
+from tests.conftest import SandboxHandle, run_cli
+from tests.faults.commands import Command, flat
 
 pytestmark = pytest.mark.integration
-
-
-def flat(text: str) -> str:
-    """Progress lines as one line: stderr wraps long messages at the console's width."""
-    return " ".join(text.split())
-
-
-class Command:
-    """`augeoctl ARGS` in a subprocess, optionally pausing at a progress step."""
-
-    def __init__(self, home: Path, args: list[str], out: Path, pause_at: str | None = None) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-        env["AUGEO_HOME"] = str(home)
-        if pause_at:
-            env["AUGEO_PAUSE_AT"] = pause_at
-        exe = shutil.which("augeoctl")
-        cmd = [exe] if exe else [sys.executable, "-m", "augeoctl"]
-        self.home = home
-        out.mkdir(parents=True, exist_ok=True)
-        self.stdout, self.stderr = out / "stdout", out / "stderr"
-        with open(self.stdout, "w") as so, open(self.stderr, "w") as se:
-            self.proc = subprocess.Popen([*cmd, *args], stdout=so, stderr=se, env=env,
-                                         stdin=subprocess.DEVNULL)
-
-    @property
-    def marker(self) -> Path:
-        return self.home / PAUSE_FILE
-
-    def paused(self) -> dict[str, Any]:
-        """Wait until the command pauses at its step; what it wrote there."""
-        def there() -> dict[str, Any] | None:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the command ended before its pause: {self.output()}")
-            try:
-                return json.loads(self.marker.read_text())
-            except (OSError, ValueError):
-                return None
-
-        return wait_for(there, 300, "the command's pause")
-
-    def said(self, text: str) -> None:
-        """Wait until the command has written ``text`` on stderr (it still runs then)."""
-        def there() -> bool:
-            if text in flat(self.stderr.read_text()):
-                return True
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the command ended before saying {text!r}: {self.output()}")
-            return False
-
-        wait_for(there, 300, f"{text!r} on stderr")
-
-    def go_on(self) -> None:
-        self.marker.unlink()
-
-    def wait(self, timeout: float = 600) -> int:
-        return self.proc.wait(timeout)
-
-    def json(self) -> Any:
-        return json.loads(self.stdout.read_text())
-
-    def output(self) -> str:
-        return (f"rc={self.proc.poll()} stdout={self.stdout.read_text()[-3000:]} "
-                f"stderr={self.stderr.read_text()[-3000:]}")
-
-
-@pytest.fixture()
-def started(sandbox: SandboxHandle) -> Iterator[list[Command]]:
-    """Commands a test starts; none outlives it, and no pause marker is left behind."""
-    commands: list[Command] = []
-    yield commands
-    (sandbox.home / PAUSE_FILE).unlink(missing_ok=True)
-    for c in commands:
-        if c.proc.poll() is None:
-            c.proc.kill()
-        c.proc.wait(60)
 
 
 def partials(sandbox: SandboxHandle) -> list[Path]:

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +28,8 @@ import redis
 from augeoctl.drill import journal
 from augeoctl.drill.orchestrator import STOP_FILE
 from augeoctl.local import procs
-from tests.conftest import SandboxHandle, run_cli, wait_for
+from tests.conftest import SandboxHandle, run_cli
+from tests.faults.commands import Command
 
 pytestmark = pytest.mark.integration
 
@@ -62,49 +60,10 @@ def redis_holds(sb: SandboxHandle, marks: dict[str, str]) -> bool:
     return dict(zip(marks, client.mget(list(marks)), strict=True)) == marks
 
 
-class DrillProcess:
-    """`augeoctl dr-drill` in a subprocess that stops at a phase boundary."""
-
-    def __init__(self, home: Path, scenario: str, stop_at: str | None, out: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-        env["AUGEO_HOME"] = str(home)
-        if stop_at:
-            env["AUGEO_DRILL_STOP_AT"] = stop_at
-        exe = shutil.which("augeoctl")
-        cmd = [exe] if exe else [sys.executable, "-m", "augeoctl"]
-        self.home = home
-        self.stdout, self.stderr = out / "stdout", out / "stderr"
-        with open(self.stdout, "w") as so, open(self.stderr, "w") as se:
-            self.proc = subprocess.Popen([*cmd, "dr-drill", "--scenario", scenario, *DRILL_ARGS],
-                                         stdout=so, stderr=se, env=env, stdin=subprocess.DEVNULL)
-
-    @property
-    def marker(self) -> Path:
-        return self.home / "drills" / STOP_FILE
-
-    def stopped(self) -> dict[str, Any]:
-        """Wait until the drill stops at its boundary; what it wrote there."""
-        def there() -> dict[str, Any] | None:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the drill ended before its stop point: {self.output()}")
-            try:
-                return json.loads(self.marker.read_text())
-            except (OSError, ValueError):
-                return None
-
-        return wait_for(there, 300, "the drill's stop point")
-
-    def go_on(self) -> None:
-        self.marker.unlink()
-
-    def wait(self, timeout: float = 600) -> int:
-        return self.proc.wait(timeout)
-
-    def output(self) -> str:
-        return f"rc={self.proc.poll()} stdout={self.stdout.read_text()[-3000:]} stderr={self.stderr.read_text()[-3000:]}"
-
-    def report(self) -> dict[str, Any]:
-        return json.loads(self.stdout.read_text())
+def start_drill(home: Path, scenario: str, stop_at: str | None, out: Path) -> Command:
+    """`augeoctl dr-drill` in a subprocess that stops at a phase boundary (``paused()``)."""
+    hook = ("AUGEO_DRILL_STOP_AT", stop_at, home / "drills" / STOP_FILE) if stop_at else None
+    return Command(home, ["dr-drill", "--scenario", scenario, *DRILL_ARGS], out, hook=hook)
 
 
 @pytest.fixture(autouse=True)
@@ -140,8 +99,8 @@ def drill_services(home: Path, drill_id: str) -> list[int]:
 
 def test_accidental_delete_merges_the_rows_back_under_a_concurrent_writer(sandbox: SandboxHandle, tmp_path) -> None:
     before = snapshot(sandbox)
-    drill = DrillProcess(sandbox.home, "accidental-delete", "after:disaster", tmp_path)
-    drill.stopped()
+    drill = start_drill(sandbox.home, "accidental-delete", "after:disaster", tmp_path)
+    drill.paused()
     assert sandbox.sql("SELECT count(*) FROM app.events")[0][0] == 0  # the DELETE happened
     written: list[int] = []
     halt = threading.Event()
@@ -172,7 +131,7 @@ def test_accidental_delete_merges_the_rows_back_under_a_concurrent_writer(sandbo
     thread.join(30)
     assert not failures, failures
     assert rc == 0, drill.output()
-    data = drill.report()
+    data = drill.json()
     assert data["verdict"] == "PASS", data["reasons"]
     cleanup = data["phases"][-1]
     assert cleanup["name"] == "cleanup" and cleanup["ok"] and "put back" in cleanup["detail"]
@@ -186,8 +145,8 @@ def test_accidental_delete_merges_the_rows_back_under_a_concurrent_writer(sandbo
 def test_a_repair_that_cannot_be_verified_fails_the_drill_and_keeps_the_recovered_copy(
         sandbox: SandboxHandle, tmp_path) -> None:
     before = snapshot(sandbox)
-    drill = DrillProcess(sandbox.home, "accidental-delete", "before:cleanup", tmp_path)
-    drill_id = drill.stopped()["drill_id"]
+    drill = start_drill(sandbox.home, "accidental-delete", "before:cleanup", tmp_path)
+    drill_id = drill.paused()["drill_id"]
     # Something in the source silently refuses the rows the merge puts back.
     sandbox.sql("CREATE FUNCTION public.augeo_test_refuse() RETURNS trigger LANGUAGE plpgsql"
                 " AS $$ BEGIN RETURN NULL; END $$")
@@ -196,7 +155,7 @@ def test_a_repair_that_cannot_be_verified_fails_the_drill_and_keeps_the_recovere
     try:
         drill.go_on()
         assert drill.wait() == 4, drill.output()
-        data = drill.report()
+        data = drill.json()
         target = sandbox.sandbox.targets_dir / f"dr-{drill_id.split('-', 1)[1].lower()}"
         cleanup = data["phases"][-1]
         assert cleanup["name"] == "cleanup" and not cleanup["ok"]
@@ -237,8 +196,8 @@ def test_a_signal_after_the_disaster_repairs_and_exits_130(
         sandbox: SandboxHandle, tmp_path, scenario: str, sig: str, boundary: str) -> None:
     before = snapshot(sandbox)
     marks = redis_marks(sandbox)
-    drill = DrillProcess(sandbox.home, scenario, boundary, tmp_path)
-    stopped = drill.stopped()
+    drill = start_drill(sandbox.home, scenario, boundary, tmp_path)
+    stopped = drill.paused()
     drill.proc.send_signal(SIGNALS[sig])
     rc = drill.wait()
     assert rc == 130, drill.output()
@@ -268,8 +227,8 @@ def test_a_killed_drill_is_refused_over_and_repaired_from_its_journal(
         sandbox: SandboxHandle, tmp_path, scenario: str, boundary: str) -> None:
     before = snapshot(sandbox)
     marks = redis_marks(sandbox)
-    drill = DrillProcess(sandbox.home, scenario, boundary, tmp_path)
-    drill_id = drill.stopped()["drill_id"]
+    drill = start_drill(sandbox.home, scenario, boundary, tmp_path)
+    drill_id = drill.paused()["drill_id"]
     services = drill_services(sandbox.home, drill_id)
     drill.proc.send_signal(signal.SIGKILL)
     assert drill.wait() == -signal.SIGKILL
@@ -308,9 +267,9 @@ def test_a_killed_drill_is_refused_over_and_repaired_from_its_journal(
 def test_archive_only_server_loss_reports_the_writes_after_the_recovery_point_as_lost(
         sandbox: SandboxHandle, tmp_path) -> None:
     before = snapshot(sandbox)
-    drill = DrillProcess(sandbox.home, "server-loss", None, tmp_path)
+    drill = start_drill(sandbox.home, "server-loss", None, tmp_path)
     assert drill.wait() == 0, drill.output()
-    data = drill.report()
+    data = drill.json()
     assert data["wal_mode"] == "archive" and data["verdict"] == "PASS", data["reasons"]
     integ = data["integrity"][0]
     # Acknowledged after the newest archived commit, before the disaster, not recovered.

@@ -15,18 +15,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from augeoctl.cli.common import PAUSE_FILE
 from augeoctl.timeparse import format_time
-from tests.conftest import SandboxHandle, run_cli, wait_for
+from tests.conftest import SandboxHandle, run_cli
+from tests.faults.commands import Command
 from tests.pitr_helpers import Writer, backup, commits, parse_time, target_rows
 
 pytestmark = pytest.mark.integration
@@ -149,33 +146,7 @@ def _window_latest(home: Path):
     return parse_time(r.json()["window"]["latest"])
 
 
-class PausedRestore:
-    """`augeoctl restore ARGS` in a subprocess, paused (AUGEO_PAUSE_AT) before a step."""
-
-    def __init__(self, home: Path, args: list[str], step: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-        env.update(AUGEO_HOME=str(home), AUGEO_PAUSE_AT=step)
-        exe = shutil.which("augeoctl")
-        cmd = [exe] if exe else [sys.executable, "-m", "augeoctl"]
-        self.marker = home / PAUSE_FILE
-        self.proc = subprocess.Popen([*cmd, "restore", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=env,
-                                     stdin=subprocess.DEVNULL)
-
-    def wait_paused(self) -> None:
-        def there() -> bool:
-            assert self.proc.poll() is None, self.proc.communicate()
-            return self.marker.exists()
-
-        wait_for(there, 300, "the restore's pause")
-
-    def resume(self) -> tuple[int, str, str]:
-        self.marker.unlink()
-        out, err = self.proc.communicate(timeout=600)
-        return self.proc.returncode, out, err
-
-
-def test_to_time_at_the_window_end_stops_there_while_wal_keeps_arriving(sandbox, backups) -> None:
+def test_to_time_at_the_window_end_stops_there_while_wal_keeps_arriving(sandbox, backups, started, tmp_path) -> None:
     writer = Writer(sandbox.dsn)
     writer.seq = max(seq for seq, _ in commits(sandbox))
     writer.start()
@@ -183,19 +154,21 @@ def test_to_time_at_the_window_end_stops_there_while_wal_keeps_arriving(sandbox,
         writer.advance(30)
         sandbox.switch_wal_and_wait()
         requested = _window_latest(sandbox.home)
-        restore = PausedRestore(sandbox.home, ["--to-time", format_time(requested), "--target",
-                                               "at-window-end", "-o", "json"], "copy base backup")
-        restore.wait_paused()
+        restore = Command(sandbox.home, ["restore", "--to-time", format_time(requested), "--target",
+                                         "at-window-end", "-o", "json"], tmp_path, pause_at="copy base backup")
+        started.append(restore)
+        restore.paused()
         # While the restore waits, commits after the requested time reach the archive.
         writer.advance(30)
         sandbox.switch_wal_and_wait()
         writer.advance(10)
         sandbox.switch_wal_and_wait()
-        rc, out, err = restore.resume()
+        restore.go_on()
+        rc = restore.wait()
     finally:
         writer.stop()
-    assert rc == 0, (out, err)
-    result = json.loads(out)
+    assert rc == 0, restore.output()
+    result = restore.json()
     assert result["mode"] == "time" and result["partial"] is False and result["verified"] is True
     reached = parse_time(result["recovery_point"])
     assert reached <= requested
