@@ -13,6 +13,7 @@ from augeoctl.progress import Reporter
 
 if TYPE_CHECKING:
     from augeoctl.backends.base import PostgresBackend, RedisBackend, RestorePlan
+    from augeoctl.backends.release import ReleaseBackend
     from augeoctl.dns.azure_source import AcsDomain
     from augeoctl.dns.drift import ExpectedRecord
     from augeoctl.health import HealthProbe
@@ -74,6 +75,10 @@ class Platform(ABC):
     @abstractmethod
     def service_url(self, reporter: Reporter) -> str:
         """The API a load test targets by default."""
+
+    def release(self) -> ReleaseBackend:
+        """The API's two slots (production, staging) and the swap between them."""
+        raise UsageError(f"releases are not available on {self.title}")
 
     # -- what only some platforms offer: the others refuse with a usage error ----------
 
