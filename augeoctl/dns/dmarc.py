@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -59,10 +60,27 @@ def parse(text: str) -> tuple[dict[str, str], list[str]]:
     return tags, errors
 
 
+PSL_RULE = "Public Suffix List"
+PSD_RULE = "RFC 9989 tree walk (psd=n)"
+
+
 def organizational_domain(domain: str) -> str:
-    """The last two labels: the stand-in used to tell an external report destination."""
-    labels = domain.rstrip(".").split(".")
-    return ".".join(labels[-2:])
+    """The organizational domain of ``domain`` by the Public Suffix List: its public
+    suffix plus one label (``augeo.co.uk``, not ``co.uk``). A name that is itself a public
+    suffix, or under no known suffix, is its own organizational domain.
+
+    The list is the one the ``publicsuffixlist`` package ships (its data is inside the
+    wheel), read offline.
+    """
+    name = domain.lower().rstrip(".")
+    return _psl().privatesuffix(name) or name
+
+
+@functools.lru_cache(maxsize=1)
+def _psl() -> Any:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
 
 
 MAX_WALK = 8  # RFC 9989 tree walk: at most 8 queries in all
@@ -172,9 +190,21 @@ def audit_dmarc(lookup: Any, domain: str) -> list[Finding]:
                            REF_TAGS))
     elif rua:
         out.append(Finding("dmarc.rua", PASS, f"aggregate reports to {', '.join(rua)}", text, REF_TAGS))
-    # External report destinations must authorize us (RFC 9989 §4.4 / RFC 7489 §7.1).
+    # External report destinations must authorize us (RFC 9989 §4.4 / RFC 7489 §7.1). The
+    # organizational domain: a record found by the tree walk with psd=n declares its own
+    # domain the organizational domain (RFC 9989, DNS tree walk); otherwise the Public Suffix List.
+    rule = PSL_RULE
+    if tags.get("psd", "").lower() == "n":
+        org, rule = (inherited_from or domain).lower().rstrip("."), PSD_RULE
     dests = sorted({u.split("@", 1)[1].split("!")[0].lower().rstrip(".") for u in rua + ruf if u not in bad})
-    external = [d for d in dests if not _within(d, org)]
+    external = [d for d in dests if not _within(d, org) and organizational_domain(d) != org]
+    if dests:
+        inside = [d for d in dests if d not in external]
+        out.append(Finding("dmarc.org-domain", PASS,
+                           f"organizational domain {org} ({rule}); report destinations "
+                           + (f"inside it: {', '.join(inside)}" if inside else "all outside it")
+                           + (f"; outside it: {', '.join(external)}" if external and inside else ""),
+                           text, RFC9989 + " (organizational domain) / RFC 7489 §7.1"))
     mapper = getattr(lookup, "map", None) or (lambda fn, items: [fn(i) for i in items])
 
     def authorized(dest: str) -> tuple[str, str]:

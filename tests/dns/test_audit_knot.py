@@ -148,6 +148,25 @@ def test_dmarc_external_report_authorization(knot) -> None:
                    "dmarc-ext.example._report._dmarc.other-reports.example": "fail"}
 
 
+def test_dmarc_organizational_domain_under_a_multi_label_public_suffix(knot) -> None:
+    _, r = audit(knot, "augeo.co.uk")
+    ext = {f["record"]: f["status"] for f in r["findings"] if f["id"] == "dmarc.external-report"}
+    # reports.augeo.co.uk is inside augeo.co.uk; othercorp.co.uk is another organization
+    # (co.uk is a public suffix), and only partner.co.uk has authorized the reports.
+    assert ext == {"augeo.co.uk._report._dmarc.othercorp.co.uk": "fail",
+                   "augeo.co.uk._report._dmarc.partner.co.uk": "pass"}
+    (org,) = [f for f in r["findings"] if f["id"] == "dmarc.org-domain"]
+    assert "organizational domain augeo.co.uk (Public Suffix List)" in org["message"]
+
+
+def test_dmarc_psd_n_makes_the_domain_its_own_organizational_domain(knot) -> None:
+    _, r = audit(knot, "dept.psd.example")
+    ext = {f["record"]: f["status"] for f in r["findings"] if f["id"] == "dmarc.external-report"}
+    assert ext == {"dept.psd.example._report._dmarc.psd.example": "fail"}
+    (org,) = [f for f in r["findings"] if f["id"] == "dmarc.org-domain"]
+    assert "dept.psd.example (RFC 9989 tree walk (psd=n))" in org["message"]
+
+
 @pytest.mark.parametrize("domain", ["sub.good.example", "deep.sub.good.example"])
 def test_dmarc_subdomain_falls_back_to_organizational_domain(knot, domain) -> None:
     _, r = audit(knot, domain)

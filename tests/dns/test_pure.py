@@ -83,6 +83,13 @@ def test_dmarc_parse() -> None:
     _, errors = dmarc.parse("v=DMARC1; p=reject; pct=150; aspf=x")
     assert len(errors) == 2
     assert dmarc.organizational_domain("a.b.example.org") == "example.org"
+    # Multi-label public suffixes (the Public Suffix List, not the last two labels).
+    assert dmarc.organizational_domain("augeo.co.uk") == "augeo.co.uk"
+    assert dmarc.organizational_domain("mail.othercorp.co.uk") == "othercorp.co.uk"
+    assert dmarc.organizational_domain("x.y.city.kawasaki.jp") == "city.kawasaki.jp"  # !exception rule
+    assert dmarc.organizational_domain("x.y.other.kawasaki.jp") == "y.other.kawasaki.jp"  # *.kawasaki.jp
+    assert dmarc.organizational_domain("shop.example.com.au") == "example.com.au"
+    assert dmarc.organizational_domain("co.uk") == "co.uk"  # a public suffix is its own
     assert dmarc.tree_walk_names("a.b.example.org") == ["b.example.org", "example.org"]
     assert dmarc.tree_walk_names("example.org") == []
     assert len(dmarc.tree_walk_names(".".join(["l"] * 12) + ".example.org")) <= 7

@@ -92,6 +92,10 @@ def build(keys: dict[int, str]) -> dict[str, Zone]:
     put(Zone("outlook.com").txt("spf.protection", "v=spf1 ip4:40.92.0.0/15 ip4:40.107.0.0/16 -all"))
     put(Zone("reports.example").txt("dmarc-ext.example._report._dmarc", "v=DMARC1"))
     put(Zone("other-reports.example").txt("@", "v=spf1 -all"))
+    # Under a multi-label public suffix (co.uk): augeo.co.uk's organizational domain is
+    # augeo.co.uk itself, so othercorp.co.uk is external and must authorize its reports.
+    put(Zone("othercorp.co.uk").txt("@", "v=spf1 -all"))
+    put(Zone("partner.co.uk").txt("augeo.co.uk._report._dmarc", "v=DMARC1"))
 
     good = put(acs_domain("good.example"))
     good.txt("custom._domainkey", f"v=DKIM1; k=rsa; p={k2048}")
@@ -138,6 +142,12 @@ def build(keys: dict[int, str]) -> dict[str, Zone]:
     z.txt("_dmarc", "v=DMARC1; p=none")
     put(acs_domain("dmarcsyntax.example", dmarc="v=DMARC1; p=maybe; adkim=x; rua=mailto:d@{o}"))
     put(acs_domain("dmarcsp.example", dmarc="v=DMARC1; p=reject; sp=none; rua=mailto:d@{o}"))
+    put(acs_domain("augeo.co.uk", dmarc="v=DMARC1; p=reject; rua=mailto:agg@reports.augeo.co.uk,"
+                                      "mailto:dmarc@othercorp.co.uk,mailto:d@partner.co.uk"))
+    # psd=n on dept.psd.example makes it its own organizational domain (RFC 9989): reports
+    # to the parent psd.example are then external, although the PSL would call them internal.
+    put(Zone("psd.example").txt("@", "v=spf1 -all"))
+    put(acs_domain("dept.psd.example", dmarc="v=DMARC1; p=reject; psd=n; rua=mailto:d@psd.example"))
     put(acs_domain("dmarc-ext.example",
                    dmarc="v=DMARC1; p=quarantine; rua=mailto:agg@reports.example; ruf=mailto:f@other-reports.example"))
     put(acs_domain("nodmarc.example", dmarc=None))
