@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -50,6 +52,21 @@ class Writer(threading.Thread):
         self.stop_event.set()
         self.join(10)
         assert self.error is None, self.error
+
+
+@contextmanager
+def writing(sb: SandboxHandle, first: int = 30) -> Iterator[Writer]:
+    """A writer continuing the source's ``pitr_rows``, once ``first`` rows of it are
+    archived; stopped (and checked) on the way out."""
+    writer = Writer(sb.dsn)
+    writer.seq = max(seq for seq, _ in commits(sb))
+    writer.start()
+    try:
+        writer.advance(first)
+        sb.switch_wal_and_wait()
+        yield writer
+    finally:
+        writer.stop()
 
 
 def commits(sb: SandboxHandle) -> list[tuple[int, datetime]]:

@@ -156,13 +156,7 @@ class Recovery:
         self.targets.save_state(plan.target, state)
 
         t1 = utc_now()
-        proc = tools.run(
-            self.sandbox.as_service([self.sandbox.pg_tool("pg_ctl"), "-D", str(data), "-l", str(log),
-                                     "-W", "-s", "start"]),
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RestoreError(f"the target did not start: {proc.stderr.strip()}\n{tools.tail(log, 8)}")
+        self._start(data, log, "the target did not start")
         watch = _RecoveryWatch(log, data)
         window = _window(plan)
         archive_end = window.archive_end if window else None
@@ -270,16 +264,20 @@ class Recovery:
         auto.write_text("\n".join(kept) + "\n")
         self.sandbox.chown_tree(auto)
         offset = log.stat().st_size
+        self._start(data, log, "the target did not start again")
+        resumed = _RecoveryWatch(log, data)
+        resumed.offset = offset
+        return resumed
+
+    def _start(self, data: Path, log: Path, failure: str) -> None:
+        """Start the target's server (recovery goes on in the background)."""
         proc = tools.run(
             self.sandbox.as_service([self.sandbox.pg_tool("pg_ctl"), "-D", str(data), "-l", str(log),
                                      "-W", "-s", "start"]),
             check=False,
         )
         if proc.returncode != 0:
-            raise RestoreError(f"the target did not start again: {proc.stderr.strip()}\n{tools.tail(log, 8)}")
-        resumed = _RecoveryWatch(log, data)
-        resumed.offset = offset
-        return resumed
+            raise RestoreError(f"{failure}: {proc.stderr.strip()}\n{tools.tail(log, 8)}")
 
     def _configure(self, plan: RestorePlan, data: Path, port: int, sock: Path) -> None:
         # Archived segments first; then what pg_receivewal streamed, including the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,6 +14,7 @@ import pytest
 from augeoctl.loadtest.target import redact, split_credentials
 from augeoctl.local import tools
 from tests.conftest import run_cli
+from tests.http_server import Answer, JsonServer
 from tests.loadtest.test_loadtest import QUICK
 
 USER = "augeo"
@@ -29,7 +30,7 @@ def leaks(secret: str, texts: dict[str, str | bytes]) -> list[str]:
     return found
 
 
-class BasicAuthServer:
+class BasicAuthServer(JsonServer):
     """An HTTP server on 127.0.0.1 that answers 200 only with the right Basic credentials."""
 
     def __init__(self, user: str, password: str) -> None:
@@ -37,42 +38,19 @@ class BasicAuthServer:
         self.authorized = 0
         self.refused = 0
         lock = threading.Lock()
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
+        def answer(_path: str, headers: Mapping[str, str]) -> Answer:
+            ok = headers.get("Authorization") == expected
+            with lock:
+                if ok:
+                    self.authorized += 1
+                else:
+                    self.refused += 1
+            if ok:
+                return 200, b'{"ok": true}', {}
+            return 401, b'{"error": "unauthorized"}', {"WWW-Authenticate": 'Basic realm="augeo"'}
 
-            def _answer(self) -> None:
-                ok = self.headers.get("Authorization") == expected
-                with lock:
-                    if ok:
-                        owner.authorized += 1
-                    else:
-                        owner.refused += 1
-                body = b'{"ok": true}' if ok else b'{"error": "unauthorized"}'
-                self.send_response(200 if ok else 401)
-                if not ok:
-                    self.send_header("WWW-Authenticate", 'Basic realm="augeo"')
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self) -> None:
-                self._answer()
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self._answer()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(answer)
 
 
 def test_credentials_are_split_out_and_redacted() -> None:

@@ -24,7 +24,7 @@ import pytest
 from augeoctl.timeparse import format_time
 from tests.conftest import SandboxHandle, run_cli
 from tests.faults.commands import Command
-from tests.pitr_helpers import Writer, backup, commits, parse_time, target_rows
+from tests.pitr_helpers import Writer, backup, commits, parse_time, target_rows, writing
 
 pytestmark = pytest.mark.integration
 
@@ -147,12 +147,7 @@ def _window_latest(home: Path):
 
 
 def test_to_time_at_the_window_end_stops_there_while_wal_keeps_arriving(sandbox, backups, started, tmp_path) -> None:
-    writer = Writer(sandbox.dsn)
-    writer.seq = max(seq for seq, _ in commits(sandbox))
-    writer.start()
-    try:
-        writer.advance(30)
-        sandbox.switch_wal_and_wait()
+    with writing(sandbox) as writer:
         requested = _window_latest(sandbox.home)
         restore = Command(sandbox.home, ["restore", "--to-time", format_time(requested), "--target",
                                          "at-window-end", "-o", "json"], tmp_path, pause_at="copy base backup")
@@ -165,8 +160,6 @@ def test_to_time_at_the_window_end_stops_there_while_wal_keeps_arriving(sandbox,
         sandbox.switch_wal_and_wait()
         restore.go_on()
         rc = restore.wait()
-    finally:
-        writer.stop()
     assert rc == 0, restore.output()
     result = restore.json()
     assert result["mode"] == "time" and result["partial"] is False and result["verified"] is True
@@ -182,19 +175,12 @@ def test_to_time_at_the_newest_archived_commit_promotes_exactly_there(sandbox, b
     # The writer's newest commits stay in the current (unarchived) segment: nothing
     # archived is later than the requested time, so recovery cannot pass it by reading
     # a later commit, and must still promote exactly there.
-    writer = Writer(sandbox.dsn)
-    writer.seq = max(seq for seq, _ in commits(sandbox))
-    writer.start()
-    try:
-        writer.advance(30)
-        sandbox.switch_wal_and_wait()
+    with writing(sandbox) as writer:
         requested = _window_latest(sandbox.home)
         writer.advance(10)
         r = run_cli("restore", "--to-time", format_time(requested), "--target", "at-newest",
                     "-o", "json", home=sandbox.home)
         writer.advance(10)
-    finally:
-        writer.stop()
     assert r.returncode == 0, r
     result = r.json()
     assert result["partial"] is False and result["verified"] is True

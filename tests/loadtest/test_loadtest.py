@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from augeoctl.loadtest.gates import (
 )
 from augeoctl.local import tools
 from tests.conftest import REPO, SandboxHandle, run_cli
+from tests.http_server import Answer, JsonServer
 
 
 def stats(name: str, requests=100, failures=0, avg=100.0, p50=80.0, p95=400.0, p99=900.0, rps=50.0):
@@ -183,38 +183,21 @@ def test_smoke_run_against_the_sandbox_service_passes_on_two_processes(sandbox: 
     assert json.loads((out / "summary.json").read_text())["verdict"] == "PASS"
 
 
-class Slow(BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-    def _answer(self) -> None:
-        if self.path.startswith("/api/"):
-            time.sleep(1.2)  # a deliberately slow endpoint
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._answer()
+def slow_api(path: str, _headers: Mapping[str, str]) -> Answer:
+    if path.startswith("/api/"):
+        time.sleep(1.2)  # a deliberately slow endpoint
+    return 200, b'{"ok": true}', {}
 
 
 @pytest.mark.integration
 def test_a_slow_endpoint_fails_the_p95_gate(slo, tmp_path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = JsonServer(slow_api)
     try:
         r = run_cli("loadtest", "run", "--profile", "quick", "--slo-file", str(slo), "--workers", "1",
-                    "--host", f"http://127.0.0.1:{server.server_address[1]}", "--results", str(tmp_path / "r"),
+                    "--host", server.url, "--results", str(tmp_path / "r"),
                     "-o", "json")
     finally:
-        server.shutdown()
+        server.stop()
     assert r.returncode == 4, r
     failed = [g for g in r.json()["gates"] if not g["passed"]]
     assert {(g["scope"], g["gate"]) for g in failed} == {("global", "p95_ms"), ("GET /api/users/[id]", "p95_ms")}
