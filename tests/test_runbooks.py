@@ -43,7 +43,7 @@ def test_local_runbooks_run_on_a_fresh_sandbox(path: Path) -> None:
     home = make_home()
     try:
         assert run_cli("sandbox", "up", home=home).returncode == 0
-        assert run_cli("backup", "create", "--all", home=home).returncode == 0
+        assert run_cli("backup", "create", "--kind", "all", home=home).returncode == 0
         for args in commands(path):
             r = run_cli(*args, home=home)
             assert r.returncode == 0, (args, r)

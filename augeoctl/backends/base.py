@@ -336,7 +336,7 @@ class RedisBackend(ABC):
 
         ``extra["key_count"]`` is the number of keys the snapshot holds, where known.
         """
-        return pick_backup(self.list_backups(), backup_id, "Redis", "augeoctl backup create --redis")
+        return pick_backup(self.list_backups(), backup_id, "Redis", "augeoctl backup create --kind redis")
 
     @abstractmethod
     def create_backup(self, reporter: Reporter) -> BackupInfo: ...

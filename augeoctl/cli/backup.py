@@ -15,7 +15,7 @@ from augeoctl.cli.common import (
     settings,
     table,
 )
-from augeoctl.errors import VerdictFailed
+from augeoctl.errors import UsageError, VerdictFailed
 from augeoctl.platform import platform_for
 from augeoctl.timeparse import format_time
 
@@ -39,19 +39,21 @@ def _backup_text(b: dict[str, Any]) -> str:
 
 
 @backup.command()
-@click.option("--redis", "what", flag_value="redis", help="Back up Redis (an RDB copy) only.")
-@click.option("--all", "what", flag_value="all", help="Back up PostgreSQL and Redis.")
-@click.option("--postgres", "what", flag_value="postgres", default=True,
-              help="Back up PostgreSQL (the default).")
+@click.option("--kind", type=click.Choice(["postgres", "redis", "all"]), default=None,
+              help="What to back up: PostgreSQL (the default), Redis (an RDB copy) or both.")
+@click.option("--redis", "legacy", flag_value="redis", multiple=True, hidden=True)
+@click.option("--all", "legacy", flag_value="all", multiple=True, hidden=True)
+@click.option("--postgres", "legacy", flag_value="postgres", multiple=True, hidden=True)
 @common_options
 @exclusive
-def create(what: str) -> None:
-    """Take a backup into the environment's backup store.
+def create(kind: str | None, legacy: tuple[str, ...]) -> None:
+    """Take a backup into the environment's backup store (--kind postgres|redis|all).
 
     Holds the AUGEO_HOME lock while it runs (one writer at a time): while another command
     holds it, exits 3 naming that command, or waits up to --wait for it. Leftover
     `.partial` folders of a backup that was killed are removed first, and said.
     """
+    what = _kind(kind, legacy)
     s = settings()
     rep = reporter()
     made = []
@@ -60,6 +62,16 @@ def create(what: str) -> None:
     if what in ("redis", "all"):
         made.append(platform_for(s).redis().create_backup(rep).to_dict())
     emit({"backups": made}, lambda r: "\n".join(_backup_text(b) for b in r["backups"]))
+
+
+def _kind(kind: str | None, legacy: tuple[str, ...]) -> str:
+    """--kind, or one of the older flags (--redis, --all, --postgres) alone; any mix is
+    refused rather than one of them silently winning."""
+    chosen = ([kind] if kind else []) + [f"--{v}" for v in legacy]
+    if len(chosen) > 1:
+        raise UsageError(f"choose one of {', '.join(repr(c) for c in chosen)}",
+                         hint="use --kind postgres|redis|all")
+    return kind or (legacy[0] if legacy else "postgres")
 
 
 def _list_text(r: dict[str, Any]) -> str:

@@ -69,6 +69,18 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
     --wait (`history` takes no lock).
     """
     if ctx.invoked_subcommand is not None:
+        # `dr-drill --scenario S history` lists the drills of S; the options of a run mean
+        # nothing to a subcommand and are refused rather than ignored.
+        given = [p for p in ctx.command.params if p.name and
+                 ctx.get_parameter_source(p.name) not in (click.core.ParameterSource.DEFAULT, None)]
+        unused = [p for p in given if p.name not in ("scenario", "output", "verbose", "quiet", "env",
+                                                      "config", "home")]
+        if unused:
+            names = ", ".join(p.opts[0] for p in unused if isinstance(p, click.Option))
+            raise UsageError(f"{names} apply to a drill run, not to `dr-drill {ctx.invoked_subcommand}`",
+                             hint=f"drop them; `dr-drill --scenario S {ctx.invoked_subcommand}` filters by scenario")
+        if any(p.name == "scenario" for p in given):
+            ctx.meta["drill_scenario_filter"] = scenario
         return
     from augeoctl.drill.context import DrillConfig
     from augeoctl.drill.orchestrator import Drill
@@ -98,13 +110,16 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
 def history(limit: int) -> None:
     """List past drills with RTO, RPO, lost writes and verdicts (newest first).
 
+    `augeoctl dr-drill --scenario S history` lists the drills of scenario S only.
+
     LOST: writes acknowledged before the disaster that were not recovered; MISSING:
     writes acknowledged by the recovery point that were not (a recovery defect). A report
     older than schema 2 shows LOST as "-" (not measured).
     """
     from augeoctl.drill.history import load
 
-    items = load(settings().home)[:limit]
+    only = click.get_current_context().meta.get("drill_scenario_filter")
+    items = [d for d in load(settings().home) if only is None or d.get("scenario") == only][:limit]
 
     def text(r: dict[str, Any]) -> str:
         if not r["drills"]:

@@ -160,3 +160,28 @@ def test_sandbox_lifecycle_and_autostart() -> None:
         assert made.json()["backups"][0]["id"].startswith("pg-")
     finally:
         run_cli("sandbox", "down", home=home)
+
+
+@pytest.mark.parametrize("args", [["--redis", "--postgres"], ["--kind", "redis", "--all"], ["--all", "--redis"]])
+def test_backup_create_refuses_a_mix_of_kinds_before_doing_anything(args, tmp_path) -> None:
+    r = run_cli("backup", "create", *args, home=tmp_path / "home")
+    assert r.returncode == 2, r
+    assert "choose one of" in r.stderr and "--kind postgres|redis|all" in r.stderr
+    assert not (tmp_path / "home" / "sandbox").exists()
+
+
+def test_dr_drill_history_filters_by_scenario_and_refuses_run_options(tmp_path) -> None:
+    home = tmp_path / "home"
+    drills = home / "drills"
+    drills.mkdir(parents=True)
+    for i, scenario in enumerate(["redis-loss", "server-loss", "redis-loss"]):
+        (drills / f"drill-2026112{i}T000000Z.json").write_text(json.dumps(
+            {"schema_version": 2, "id": f"drill-{i}", "scenario": scenario, "verdict": "PASS",
+             "rto_seconds": 1.0, "rpo_seconds": 0.5, "lost_writes": 0, "missing_before_recovery_point": 0}))
+    refused = run_cli("dr-drill", "--rto", "1h", "history", home=home)
+    assert refused.returncode == 2 and "--rto apply to a drill run" in refused.stderr, refused
+    listed = run_cli("dr-drill", "--scenario", "redis-loss", "history", "-o", "json", home=home)
+    assert listed.returncode == 0, listed
+    assert [d["id"] for d in listed.json()["drills"]] == ["drill-2", "drill-0"]
+    everything = run_cli("dr-drill", "history", "-o", "json", home=home)
+    assert len(everything.json()["drills"]) == 3
