@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ def _store(key: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
         if key == "verbose":
             if value:
                 flags["verbose"] = flags.get("verbose", 0) + value
+        elif key == "quiet":
+            if value:  # a flag: given at any level, it holds (its default elsewhere is not a "no")
+                flags["quiet"] = True
         elif value is not None:
             flags[key] = value
         return value
@@ -66,6 +70,8 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Result format on stdout [AUGEO_OUTPUT]."),
         click.option("--verbose", "-v", count=True, expose_value=False, callback=_store("verbose"),
                      help="More detail on stderr (repeat for more)."),
+        click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_store("quiet"),
+                     help="No progress lines on stderr (warnings and errors still)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -80,7 +86,7 @@ def settings(ctx: click.Context | None = None) -> config.Settings:
         flags = root.meta.get(_FLAGS, {})
         root.meta["augeo.settings"] = config.resolve(
             env=flags.get("env"), config=flags.get("config"), output=flags.get("output"),
-            verbose=flags.get("verbose"),
+            verbose=-1 if flags.get("quiet") else flags.get("verbose"),
         )
     return root.meta["augeo.settings"]
 
@@ -119,18 +125,26 @@ def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | N
         click.echo(text(result))
 
 
+HEARTBEAT_SECONDS = 30.0  # without a terminal, a long step says it is alive this often
+
+
 class Reporter:
-    """Progress on stderr: a live spinner with elapsed time on a terminal, plain lines otherwise."""
+    """Progress on stderr: a live spinner with elapsed time on a terminal; without one,
+    a timestamped line when each step starts and ends and a heartbeat every 30 s on a long
+    step (as pgBackRest's INFO lines). ``verbose`` -1 (``-q``) prints no progress lines."""
 
     def __init__(self, verbose: int = 0, live: bool | None = None, *,
-                 pause_at: str | None = None, pause_file: Path | None = None) -> None:
+                 pause_at: str | None = None, pause_file: Path | None = None,
+                 heartbeat: float = HEARTBEAT_SECONDS) -> None:
         from rich.console import Console
 
         self.console = Console(stderr=True, highlight=False)
         self.live = self.console.is_terminal if live is None else live
         self.verbose = verbose
+        self.heartbeat = heartbeat
         self._status: Any = None
         self._step: str | None = None
+        self._last = ""  # the newest status of the current step (for the heartbeat)
         self._started = 0.0
         self.pause_at = pause_at
         self.pause_file = pause_file
@@ -142,16 +156,21 @@ class Reporter:
         self.console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
 
     def status(self, message: str) -> None:
+        self._last = message
         if self._status is not None:
             elapsed = format_duration(time.monotonic() - self._started)
             self._status.update(f"{self._step} [{elapsed}] {message}")
         elif self.verbose > 1:
             self.console.print(f"  {message}", markup=False, highlight=False)
 
+    def _line(self, text: str) -> None:
+        stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        self.console.print(f"{stamp} INFO: {text}", markup=False, highlight=False, soft_wrap=True)
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         self._pause(name)
-        self._step, self._started = name, time.monotonic()
+        self._step, self._started, self._last = name, time.monotonic(), ""
         if self.live:
             with self.console.status(name) as status:
                 self._status = status
@@ -159,13 +178,28 @@ class Reporter:
                     yield
                 finally:
                     self._status = None
-        else:
-            if self.verbose:
-                self.console.print(f"{name} ...", markup=False, highlight=False)
-            yield
-        if self.live or self.verbose:
             elapsed = format_duration(time.monotonic() - self._started)
             self.console.print(f"[green]✓[/] {name} [dim]({elapsed})[/]", highlight=False)
+            return
+        if self.verbose < 0:
+            yield
+            return
+        self._line(f"{name}: start")
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat):
+                elapsed = format_duration(time.monotonic() - self._started)
+                self._line(f"{name}: running for {elapsed}" + (f" ({self._last})" if self._last else ""))
+
+        beater = threading.Thread(target=beat, name="progress-heartbeat", daemon=True)
+        beater.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beater.join()
+        self._line(f"{name}: done in {format_duration(time.monotonic() - self._started)}")
 
     def _pause(self, name: str) -> None:
         """The ``pause_at`` test hook (AUGEO_PAUSE_AT): wait at the start of a step, with the

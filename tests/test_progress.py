@@ -1,0 +1,72 @@
+"""Progress on stderr without a terminal: timestamped step lines, a heartbeat on long
+steps, nothing with -q."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from augeoctl.cli.common import Reporter
+from tests.conftest import make_home, wait_for
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO: ")
+
+
+def plain(verbose: int = 0, heartbeat: float = 30.0) -> tuple[Reporter, io.StringIO]:
+    rep = Reporter(verbose=verbose, live=False, heartbeat=heartbeat)
+    buf = io.StringIO()
+    rep.console = Console(file=buf, width=200, highlight=False)
+    return rep, buf
+
+
+def test_a_step_says_when_it_starts_and_ends() -> None:
+    rep, buf = plain()
+    with rep.step("copy base backup"):
+        pass
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 2 and all(LINE.match(ln) for ln in lines), lines
+    assert lines[0].endswith("copy base backup: start") and "copy base backup: done in" in lines[1]
+
+
+def test_a_long_step_beats_with_its_latest_status() -> None:
+    rep, buf = plain(heartbeat=0.05)
+    with rep.step("replay WAL"):
+        rep.status("12 WAL segment(s) replayed")
+        wait_for(lambda: "replay WAL: running for" in buf.getvalue(), 30, "a heartbeat line")
+    beat = next(ln for ln in buf.getvalue().splitlines() if "running for" in ln)
+    assert LINE.match(beat) and beat.endswith("(12 WAL segment(s) replayed)")
+    assert "replay WAL: done in" in buf.getvalue().splitlines()[-1]  # the beat stopped with the step
+
+
+def test_quiet_prints_no_progress_but_still_warnings() -> None:
+    rep, buf = plain(verbose=-1, heartbeat=0.01)
+    with rep.step("anything"):
+        rep.warn("something to know")
+    assert buf.getvalue().strip() == "warning: something to know"
+
+
+def test_q_on_the_command_line_silences_progress_at_any_level() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from augeoctl.cli.common import common_options, reporter, settings
+
+    @click.group()
+    @common_options
+    def root() -> None:
+        pass
+
+    @root.command()
+    @common_options
+    def work() -> None:
+        with reporter().step("a step"):
+            pass
+        click.echo(settings().verbose)
+
+    for args in (["work"], ["-q", "work"], ["work", "-q"]):
+        r = CliRunner().invoke(root, args, catch_exceptions=False, env={"AUGEO_HOME": str(make_home())})
+        quiet = "-q" in args
+        assert r.stdout.strip() == ("-1" if quiet else "0"), (args, r.stdout)
+        assert ("a step: start" in r.stderr) is not quiet, (args, r.stderr)
