@@ -16,7 +16,7 @@ from augeoctl.dns import dkim, dmarc, spf
 from augeoctl.dns.azure_source import AcsDomain
 from augeoctl.dns.drift import ExpectedRecord, acs_expected, compare, normalize
 from augeoctl.dns.findings import ACS_DOC, ERROR, FAIL, PASS, WARN, AuditReport, DriftRow, Finding
-from augeoctl.dns.resolver import Answer
+from augeoctl.dns.resolver import TIMEOUT, Answer
 from augeoctl.dns.tls import Target, check_all
 
 RFC7505 = "RFC 7505 (null MX)"
@@ -118,6 +118,17 @@ def run_audit(
     """Audit ``domain``; every lookup goes through ``lookup``."""
     domain = domain.lower().rstrip(".")
     started = time.monotonic()
+    # One probe first: when the nameservers do not answer at all, every other query would
+    # time out too (tens of seconds); say so once instead.
+    probe = lookup.query(domain, "SOA")
+    if probe.status == TIMEOUT:
+        return AuditReport(
+            domain=domain, nameservers=tuple(nameservers),
+            findings=(Finding("dns.unreachable", ERROR, f"no DNS answer at all: {probe.detail or 'timeout'}"
+                              f" (SOA of {domain}); nothing else was asked", domain, "RFC 1035"),),
+            queries=int(getattr(lookup, "queries_sent", getattr(lookup, "queries", 0))),
+            elapsed_s=time.monotonic() - started, spf_tree=None, drift=(), acs_states={}, unreachable=True,
+        )
     spf_tree: dict[str, Any] | None = None
     rows: list[DriftRow] = []
     jobs: dict[str, Callable[[], Any]] = {}

@@ -212,6 +212,16 @@ def test_timeouts_give_error_findings_and_the_connectivity_code(silent_dns) -> N
     assert any("timeout" in f["message"] for f in report["findings"])
 
 
+def test_nothing_answering_stops_after_the_first_probe_and_says_it_once(silent_dns) -> None:
+    r = CliRunner().invoke(cli, ["dns", "audit", "good.example", "-n", silent_dns, "--timeout", "0.1",
+                                 "--retries", "2", "--no-tls", "-o", "json"], catch_exceptions=False)
+    assert r.exit_code == 3, r.stderr
+    report = json.loads(r.stdout)
+    assert [f["id"] for f in report["findings"]] == ["dns.unreachable"]
+    assert "no answer in 0.1 s (3 tries)" in report["findings"][0]["message"]
+    assert report["queries"] == 3  # the probe's three tries, nothing more
+
+
 def test_bad_input_is_a_usage_error(knot) -> None:
     r = CliRunner().invoke(cli, ["dns", "audit", "nodots", "-n", knot.nameserver], catch_exceptions=False)
     assert r.exit_code == 2 and "not a domain name" in r.stderr
