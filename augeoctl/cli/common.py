@@ -88,6 +88,9 @@ def settings(ctx: click.Context | None = None) -> config.Settings:
             env=flags.get("env"), config=flags.get("config"), output=flags.get("output"),
             verbose=-1 if flags.get("quiet") else flags.get("verbose"),
         )
+        from augeoctl import logs
+
+        logs.configure(root.meta["augeo.settings"].verbose)
     return root.meta["augeo.settings"]
 
 

@@ -11,6 +11,7 @@ an ``error`` finding.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ SERVFAIL = "servfail"
 ERROR = "error"
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,15 @@ class Resolver:
             event.set()
 
     def _query(self, name: str, rdtype: str) -> Answer:
+        answer = self._ask(name, rdtype)
+        if log.isEnabledFor(logging.DEBUG):
+            servers = ", ".join(f"{h}:{p}" for h, p in self._servers) or "system resolver"
+            said = ", ".join(answer.records[:4]) + (" ..." if len(answer.records) > 4 else "")
+            log.debug("DNS %s %s @%s -> %s%s", name, rdtype, servers, answer.status,
+                      f" [{said}]" if said else (f" ({answer.detail})" if answer.detail else ""))
+        return answer
+
+    def _ask(self, name: str, rdtype: str) -> Answer:
         import dns.exception
         import dns.name
         import dns.resolver

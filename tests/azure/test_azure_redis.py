@@ -148,3 +148,15 @@ def test_premium_cache_exports_with_a_prefix(tmp_path, env) -> None:
     assert "sig=" not in made.stdout
     v = run(cfg, "backup", "verify", "--redis", prefix, env_vars=sas)
     assert v.exit_code == 0, v.output
+
+
+def test_vv_turns_on_the_sdk_http_logging_without_secrets(tmp_path, env) -> None:
+    arm, fr = env
+    cfg = config(tmp_path, arm, redis_name="amr-augeo-staging")
+    plain = run(cfg, "backup", "list", "-o", "json")
+    loud = run(cfg, "-vv", "backup", "list", "-o", "json")
+    assert plain.exit_code == loud.exit_code == 0, loud.stderr
+    assert "Request URL" not in plain.stderr
+    assert "Request URL" in loud.stderr and "Response status" in loud.stderr
+    assert json.loads(loud.stdout)["backups"] == json.loads(plain.stdout)["backups"]  # logs stay on stderr
+    no_secrets(loud.stderr, fr)

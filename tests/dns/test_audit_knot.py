@@ -302,3 +302,14 @@ def test_installed_command_as_a_user_runs_it(knot) -> None:
     report = r.json()
     assert [f["status"] for f in report["findings"] if f["id"] == "spf.all"] == ["fail"]
     assert "Traceback" not in r.stderr and "check(s) failed" in r.stderr
+
+
+def test_vv_logs_each_dns_query_with_its_server_and_answer(knot) -> None:
+    quiet = CliRunner().invoke(cli, ["dns", "audit", "good.example", "-n", knot.nameserver, "--no-tls"],
+                               catch_exceptions=False)
+    loud = CliRunner().invoke(cli, ["dns", "audit", "good.example", "-n", knot.nameserver, "--no-tls", "-vv"],
+                              catch_exceptions=False)
+    assert quiet.exit_code == loud.exit_code == 0
+    assert " DNS " not in quiet.stderr
+    line = next(ln for ln in loud.stderr.splitlines() if "DNS _dmarc.good.example TXT" in ln)
+    assert f"@{knot.nameserver}" in line and "-> ok [v=DMARC1" in line
