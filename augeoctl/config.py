@@ -63,6 +63,11 @@ _AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
     "redis_host": (False, str, "Redis host name, when not NAME.redis.cache.windows.net"),
     "redis_port": (False, int, "Redis port (default 6380, TLS)"),
     "redis_tls": (False, bool, "connect to Redis with TLS (default true)"),
+    "webapp_name": (False, str, "App Service web app of the API (its production slot and the staging slot)"),
+    "production_url": (False, str, "base URL of the production slot's health probes (default https://DEFAULT_HOST_NAME)"),
+    "staging_url": (False, str, "base URL of the staging slot's health probes (default https://DEFAULT_HOST_NAME)"),
+    "postgres_host": (False, str, "PostgreSQL host name (default NAME.postgres.database.azure.com)"),
+    "migration_user": (False, str, "Entra principal name the migration pipeline logs in to PostgreSQL as"),
 }
 
 _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
@@ -95,6 +100,10 @@ WAL_STREAMING = ("off", "async", "sync")
 # step whose name starts with STEP, until AUGEO_HOME/paused-at.json is removed.
 _HOOK_KEYS = {"drill_stop_at": (False, str, "before:PHASE or after:PHASE (AUGEO_DRILL_STOP_AT only)"),
               "pause_at": (False, str, "the name of a progress step (AUGEO_PAUSE_AT only)")}
+# An App Service app name (the DNS label of NAME.azurewebsites.net), and a slot's base URL
+# for health probes: no credentials, query or fragment, since paths are appended to it.
+_WEBAPP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])")
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 DRILL_PHASES = ("preflight", "workload", "disaster", "recovery", "verification", "service_check", "cleanup")
 
 
@@ -353,6 +362,16 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
     if mode is not None and mode not in WAL_STREAMING:
         raise ConfigError(f'{source}: environments.{name}.wal_streaming is "{mode}"',
                           hint="use " + ", ".join(f'"{m}"' for m in WAL_STREAMING))
+    webapp = settings.get("webapp_name")
+    if webapp is not None and not _WEBAPP_NAME.fullmatch(str(webapp)):
+        raise ConfigError(f"{source}: environments.{name}.webapp_name {webapp!r} is not an App Service app name",
+                          hint="2 to 60 letters, digits and hyphens, not starting or ending with a hyphen")
+    for key in ("production_url", "staging_url"):
+        url = settings.get(key)
+        if url is not None and not _BASE_URL.fullmatch(str(url)):
+            raise ConfigError(f"{source}: environments.{name}.{key} {url!r} is not a base URL",
+                              hint="give http(s)://HOST[:PORT][/PATH] without user, query or fragment, "
+                                   "e.g. https://app-augeo-staging-api-staging.azurewebsites.net")
     stop = settings.get("drill_stop_at")
     if stop is not None:
         when, _, phase = str(stop).partition(":")

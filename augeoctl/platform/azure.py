@@ -1,5 +1,6 @@
 """An Azure environment as a platform: Flexible Server, Azure Managed Redis or Azure Cache
-for Redis, App Service, Application Insights, through the Azure SDKs (imported lazily)."""
+for Redis, App Service (and its deployment slots), Application Insights, through the Azure
+SDKs (imported lazily)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from augeoctl.progress import Reporter
 if TYPE_CHECKING:
     from augeoctl.backends.azure_pg import AzurePostgresBackend
     from augeoctl.backends.azure_redis import AzureRedisBackend
+    from augeoctl.backends.azure_web import AzureReleaseBackend
     from augeoctl.backends.base import RestorePlan
     from augeoctl.dns.azure_source import AcsDomain
     from augeoctl.dns.drift import ExpectedRecord
@@ -36,6 +38,12 @@ class AzurePlatform(Platform):
         from augeoctl.backends.azure_redis import AzureRedisBackend
 
         return AzureRedisBackend(self.settings.env)
+
+    def release(self) -> AzureReleaseBackend:
+        """The web app's production and staging slots (``webapp_name``)."""
+        from augeoctl.backends.azure_web import AzureReleaseBackend
+
+        return AzureReleaseBackend(self.settings.env)
 
     def plan_geo_restore(self, target: str | None) -> RestorePlan:
         return self.postgres().plan_geo_restore(target)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from augeoctl import config
 from augeoctl.tfoutput import CONTRACT_KEYS
 from tests.terraform.tfparse import ENVIRONMENTS, ROOT, Block, Stack, parse_dir
 
@@ -325,11 +326,88 @@ def test_vnet_subnets_with_nsgs_and_private_dns_zones(env: str) -> None:
     delegations = {sub.get("name"): sub.child("delegation").child("service_delegation").get("name")
                    for sub in s.resources("azurerm_subnet") if sub.child("delegation")}
     assert delegations == {"snet-app": "Microsoft.Web/serverFarms",
-                           "snet-postgres": "Microsoft.DBforPostgreSQL/flexibleServers"}
+                           "snet-postgres": "Microsoft.DBforPostgreSQL/flexibleServers",
+                           "snet-runners": "GitHub.Network/networkSettings"}
     assert only(s, "azurerm_subnet_network_security_group_association").get("for_each") == "${local.subnets}"
     zones = set(locals_of("network")["private_zones"].values())
     assert zones == {"privatelink.postgres.database.azure.com", "privatelink.vaultcore.azure.net",
                      "privatelink.redis.azure.net"}
+
+
+# -- Migrations: GitHub-hosted runners in the VNet ---------------------------------------
+
+
+def runner_rules() -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in locals_of("network")["subnet_rules"] if r["subnet"] == "runners"}
+
+
+@ENVS
+def test_runners_subnet_reaches_only_postgres_inside_the_vnet(env: str) -> None:
+    s = stack(env)
+    subnet = next(sub for sub in s.resources("azurerm_subnet") if sub.get("name") == "snet-runners")
+    assert subnet.get("default_outbound_access_enabled") is False
+    assert "runners" in locals_of("network")["subnets"]  # under the NSG for_each and its association
+    nsg = only(s, "azurerm_network_security_group")
+    (dynamic,) = [b for b in nsg.children("security_rule") if b.dynamic]
+    assert "rule.subnet == each.key" in dynamic.get("__for_each__")
+    rules = runner_rules()
+    allow = rules["allow-postgres-outbound"]
+    assert (allow["access"], allow["direction"], allow["protocol"], allow["port"]) == ("Allow", "Outbound", "Tcp", "5432")
+    assert allow["destination"] == "${azurerm_subnet.postgres.address_prefixes[0]}"
+    deny = rules["deny-vnet-outbound"]
+    assert (deny["access"], deny["destination"], deny["port"]) == ("Deny", "VirtualNetwork", "*")
+    assert allow["priority"] < deny["priority"]
+    # Nothing else in the VNet is allowed; outside it only HTTPS, then everything is denied.
+    vnet_allows = [r for r in rules.values() if r["access"] == "Allow" and r["destination"] != "Internet"]
+    assert vnet_allows == [allow]
+    https, rest = rules["allow-https-outbound"], rules["deny-internet-outbound"]
+    assert (https["port"], https["destination"]) == ("443", "Internet") and https["priority"] < rest["priority"]
+    assert (rest["access"], rest["port"]) == ("Deny", "*")
+
+
+@ENVS
+def test_runners_have_github_network_settings_and_a_nat_gateway(env: str) -> None:
+    s = stack(env)
+    (settings,) = [b for b in parse_dir(ROOT / "modules" / "network")
+                   if b.type == "resource" and b.labels == ("azapi_resource", "github_network_settings")]
+    assert settings.get("type") == "GitHub.Network/networkSettings@2024-04-02"
+    props = settings.get("body")["properties"]
+    assert props == {"businessId": "${var.github_business_id}", "subnetId": "${azurerm_subnet.runners.id}"}
+    assert "tags.GitHubId" in settings.get("response_export_values")
+    assert re.fullmatch(r"[0-9]+", inputs(env)["github_business_id"])
+    assert only(s, "azurerm_subnet_nat_gateway_association").get("subnet_id") == "${azurerm_subnet.runners.id}"
+    assert only(s, "azurerm_public_ip").get("sku") == "Standard"
+    terraform = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "terraform")
+    assert terraform.child("required_providers").get("azapi")["source"] == "Azure/azapi"
+    azurerm = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "provider" and b.labels == ("azurerm",))
+    assert "GitHub.Network" in azurerm.get("resource_providers_to_register")
+    azapi = next(b for b in parse_dir(ROOT / "envs" / env) if b.type == "provider" and b.labels == ("azapi",))
+    assert azapi.get("use_oidc") is True
+
+
+@ENVS
+def test_the_migration_identity_logs_in_to_postgres_with_entra(env: str) -> None:
+    s = stack(env)
+    admins = {b.labels[1]: b for b in s.resources("azurerm_postgresql_flexible_server_active_directory_administrator")}
+    assert admins["migrations"].get("principal_type") == "ServicePrincipal"
+    assert value(s, admins["migrations"], "principal_name") == inputs(env)["postgres_migration_principal_name"]
+    inner = next(b for b in parse_dir(ROOT / "modules" / "platform")
+                 if b.type == "output" and b.labels == ("augeoctl_environment",))
+    assert inner.get("value")["migration_user"] == "${module.postgres.migration_principal_name}"
+    assert inner.get("value")["postgres_host"] == "${module.postgres.fqdn}"
+
+
+@ENVS
+def test_the_release_setting_moves_with_the_code_and_terraform_leaves_it_alone(env: str) -> None:
+    s = stack(env)
+    assert "AUGEO_RELEASE" not in locals_of("app")["sticky"]
+    assert "AUGEO_RELEASE" not in locals_of("app")["app_settings"]
+    for rtype in ("azurerm_linux_web_app", "azurerm_linux_web_app_slot"):
+        lifecycle = only(s, rtype).child("lifecycle")
+        assert lifecycle is not None and '${app_settings["AUGEO_RELEASE"]}' in lifecycle.get("ignore_changes")
+    inner = next(b for b in parse_dir(ROOT / "modules" / "platform")
+                 if b.type == "output" and b.labels == ("augeoctl_environment",))
+    assert inner.get("value")["webapp_name"] == "${module.app.api_name}"
 
 
 # -- Monitoring, budget -------------------------------------------------------------------
@@ -423,6 +501,8 @@ def test_outputs_give_augeoctl_its_environment(env: str) -> None:
     inner = next(b for b in parse_dir(ROOT / "modules" / "platform")
                  if b.type == "output" and b.labels == ("augeoctl_environment",))
     assert set(CONTRACT_KEYS) <= set(inner.get("value"))
+    # Every key is one the config file knows, so `config from-terraform` accepts the output.
+    assert set(inner.get("value")) <= set(config._AZURE_KEYS)
 
 
 # A literal assigned to a secret-sounding name. Names of things (lower-case words, dots and

@@ -8,6 +8,16 @@ provider "azurerm" {
   tenant_id           = var.tenant_id
   use_oidc            = true
   storage_use_azuread = true
+  # The runners' private networking (GitHub.Network/networkSettings) needs its provider
+  # registered in the subscription; v5 registers none by default.
+  resource_providers_to_register = ["GitHub.Network"]
+}
+
+# GitHub.Network/networkSettings (the runners' private networking) through the ARM API.
+provider "azapi" {
+  subscription_id = var.subscription_id
+  tenant_id       = var.tenant_id
+  use_oidc        = true
 }
 
 module "platform" {
@@ -39,6 +49,12 @@ module "platform" {
   postgres_admin_group_object_id = "00000000-0000-0000-0000-000000000000" # the DBA group
   postgres_admin_group_name      = "augeo-prod-dba"
 
+  # The deployment pipeline's service principal (GitHub Actions, workload identity
+  # federation): it runs the migrations from a GitHub-hosted runner in the VNet.
+  postgres_migration_principal_object_id = "00000000-0000-0000-0000-000000000000"
+  postgres_migration_principal_name      = "id-augeo-prod-deploy"
+  github_business_id                     = "123456789" # the GitHub organization's databaseId
+
   redis_sku               = "Balanced_B1"
   redis_high_availability = true
 
@@ -49,6 +65,6 @@ module "platform" {
   workbook_id           = "5d0e5f0a-1d7c-4c43-9a0e-2f7a4f0d3003"
 
   # Derived in terraform/README.md ("Cost"): the monthly estimate x 1.2, rounded up to 50.
-  monthly_budget    = 1750
+  monthly_budget    = 1800
   budget_start_date = "2026-12-01T00:00:00Z"
 }

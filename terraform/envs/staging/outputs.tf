@@ -15,6 +15,11 @@ output "dns_name_servers" {
   value       = module.platform.dns_name_servers
 }
 
+output "github_network_settings_id" {
+  description = "Enter as the Azure private network configuration of the GitHub organization (docs/migrations-on-azure.md)."
+  value       = module.platform.github_network_settings_id
+}
+
 # What `augeoctl config from-terraform` (terraform/scripts/write-augeoctl-config.sh)
 # writes into [environments.<env>] of the augeoctl config.
 output "augeoctl_environment" {

@@ -6,6 +6,10 @@ terraform {
       source  = "hashicorp/azurerm"
       version = "~> 5.2"
     }
+    azapi = {
+      source  = "Azure/azapi"
+      version = "~> 2.5"
+    }
   }
 
   # One state per environment, reached with the pipeline's OIDC (workload identity

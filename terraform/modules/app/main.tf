@@ -15,6 +15,9 @@ locals {
     CORS_ALLOWED_ORIGINS                  = "https://admin.${var.domain}"
   })
   # Settings that stay with the slot on a swap: production keeps talking to production.
+  # AUGEO_RELEASE (the release a slot holds) is not one of them: `augeoctl` sets it on the
+  # staging slot when it deploys and it moves with the code in a swap. Terraform neither
+  # sets nor removes it (ignore_changes on both slots).
   sticky = ["AUGEO_ENVIRONMENT", "POSTGRES_DATABASE"]
 }
 
@@ -131,6 +134,10 @@ resource "azurerm_linux_web_app" "api" {
     app_setting_names = local.sticky
   }
 
+  lifecycle {
+    ignore_changes = [app_settings["AUGEO_RELEASE"]]
+  }
+
   logs {
     detailed_error_messages = true
     failed_request_tracing  = true
@@ -155,6 +162,10 @@ resource "azurerm_linux_web_app_slot" "staging" {
   virtual_network_subnet_id                      = var.app_subnet_id
   app_settings                                   = merge(local.app_settings, { AUGEO_ENVIRONMENT = "${var.environment}-staging-slot" })
   tags                                           = var.tags
+
+  lifecycle {
+    ignore_changes = [app_settings["AUGEO_RELEASE"]]
+  }
 
   identity {
     type = "SystemAssigned"

@@ -6,6 +6,10 @@ output "plan_name" {
   value = azurerm_service_plan.main.name
 }
 
+output "api_name" {
+  value = azurerm_linux_web_app.api.name
+}
+
 output "api_id" {
   value = azurerm_linux_web_app.api.id
 }

@@ -1,5 +1,8 @@
-# The platform's virtual network: app integration, PostgreSQL (delegated) and private
-# endpoints, each subnet behind its own NSG; private DNS zones for the data services.
+# The platform's virtual network: app integration, PostgreSQL (delegated), private
+# endpoints and the GitHub-hosted runners that run database migrations (delegated to
+# GitHub.Network/networkSettings), each subnet behind its own NSG; private DNS zones for the
+# data services. Why the runners are in the VNet: terraform/README.md, "Decision: database
+# migrations from GitHub-hosted runners in the VNet".
 
 resource "azurerm_virtual_network" "main" {
   name                = "vnet-${var.prefix}"
@@ -50,12 +53,46 @@ resource "azurerm_subnet" "endpoints" {
   private_endpoint_network_policies = "Enabled"
 }
 
+# GitHub-hosted runners with Azure private networking: GitHub starts the runners' network
+# interfaces in this subnet, so a migration job reaches the Flexible Server's private
+# address. GitHub sizes it for its concurrency (a /24 leaves room for the 30 % buffer it
+# asks for); egress to GitHub goes through the NAT gateway below.
+resource "azurerm_subnet" "runners" {
+  name                            = "snet-runners"
+  resource_group_name             = var.resource_group_name
+  virtual_network_name            = azurerm_virtual_network.main.name
+  address_prefixes                = [cidrsubnet(var.address_space, 8, 4)]
+  default_outbound_access_enabled = false
+
+  delegation {
+    name = "github-hosted-runners"
+    service_delegation {
+      name    = "GitHub.Network/networkSettings"
+      actions = ["Microsoft.Network/virtualNetworks/subnets/join/action"]
+    }
+  }
+}
+
 locals {
   subnets = {
     app       = azurerm_subnet.app.id
     postgres  = azurerm_subnet.postgres.id
     endpoints = azurerm_subnet.endpoints.id
+    runners   = azurerm_subnet.runners.id
   }
+  # NSG rules beyond deny-internet-inbound, by subnet. Inside the VNet a runner reaches
+  # PostgreSQL on 5432 and nothing else (not Redis, Key Vault or the app); outside it only
+  # HTTPS (GitHub's Actions service, Microsoft Entra ID for the OIDC login, package indexes).
+  subnet_rules = [
+    { subnet = "runners", name = "allow-postgres-outbound", priority = 100, direction = "Outbound", access = "Allow",
+    protocol = "Tcp", port = "5432", destination = azurerm_subnet.postgres.address_prefixes[0] },
+    { subnet = "runners", name = "deny-vnet-outbound", priority = 200, direction = "Outbound", access = "Deny",
+    protocol = "*", port = "*", destination = "VirtualNetwork" },
+    { subnet = "runners", name = "allow-https-outbound", priority = 300, direction = "Outbound", access = "Allow",
+    protocol = "Tcp", port = "443", destination = "Internet" },
+    { subnet = "runners", name = "deny-internet-outbound", priority = 4000, direction = "Outbound", access = "Deny",
+    protocol = "*", port = "*", destination = "Internet" },
+  ]
   private_zones = {
     postgres = "privatelink.postgres.database.azure.com"
     vault    = "privatelink.vaultcore.azure.net"
@@ -83,6 +120,21 @@ resource "azurerm_network_security_group" "subnet" {
     source_address_prefix      = "Internet"
     destination_address_prefix = "*"
   }
+
+  dynamic "security_rule" {
+    for_each = [for rule in local.subnet_rules : rule if rule.subnet == each.key]
+    content {
+      name                       = security_rule.value.name
+      priority                   = security_rule.value.priority
+      direction                  = security_rule.value.direction
+      access                     = security_rule.value.access
+      protocol                   = security_rule.value.protocol
+      source_port_range          = "*"
+      destination_port_range     = security_rule.value.port
+      source_address_prefix      = "*"
+      destination_address_prefix = security_rule.value.destination
+    }
+  }
 }
 
 resource "azurerm_subnet_network_security_group_association" "subnet" {
@@ -105,4 +157,61 @@ resource "azurerm_private_dns_zone_virtual_network_link" "zone" {
   virtual_network_id   = azurerm_virtual_network.main.id
   registration_enabled = false
   tags                 = var.tags
+}
+
+# The runners' egress: a NAT gateway with one static address (the subnets have no default
+# outbound access), so GitHub's Actions service and Entra ID are reachable and the address
+# can be allowed where needed.
+resource "azurerm_public_ip" "runners_egress" {
+  name                = "pip-${var.prefix}-runners"
+  location            = var.location
+  resource_group_name = var.resource_group_name
+  allocation_method   = "Static"
+  sku                 = "Standard"
+  tags                = var.tags
+}
+
+resource "azurerm_nat_gateway" "runners" {
+  name                    = "ng-${var.prefix}-runners"
+  location                = var.location
+  resource_group_name     = var.resource_group_name
+  sku_name                = "Standard"
+  idle_timeout_in_minutes = 4
+  tags                    = var.tags
+}
+
+resource "azurerm_nat_gateway_public_ip_association" "runners" {
+  nat_gateway_id       = azurerm_nat_gateway.runners.id
+  public_ip_address_id = azurerm_public_ip.runners_egress.id
+}
+
+resource "azurerm_subnet_nat_gateway_association" "runners" {
+  subnet_id      = azurerm_subnet.runners.id
+  nat_gateway_id = azurerm_nat_gateway.runners.id
+}
+
+# The Azure side of GitHub's private networking: a GitHub.Network/networkSettings resource
+# naming the subnet and the GitHub organization (its databaseId). Its GitHubId tag is what
+# an organization owner enters as the network configuration in GitHub; the azurerm
+# provider has no resource for it, so it is made through azapi (api-version 2024-04-02, the
+# one GitHub's documentation uses).
+resource "azapi_resource" "github_network_settings" {
+  type                      = "GitHub.Network/networkSettings@2024-04-02"
+  name                      = "ghns-${var.prefix}-runners"
+  parent_id                 = var.resource_group_id
+  location                  = var.location
+  tags                      = var.tags
+  schema_validation_enabled = false
+  body = {
+    properties = {
+      businessId = var.github_business_id
+      subnetId   = azurerm_subnet.runners.id
+    }
+  }
+  response_export_values = ["tags.GitHubId"]
+
+  lifecycle {
+    # GitHub adds the GitHubId tag itself.
+    ignore_changes = [tags["GitHubId"]]
+  }
 }

@@ -19,3 +19,18 @@ variable "address_space" {
 variable "tags" {
   type = map(string)
 }
+
+variable "resource_group_id" {
+  type        = string
+  description = "ID of the resource group (parent of the GitHub.Network/networkSettings resource)."
+}
+
+variable "github_business_id" {
+  type        = string
+  description = "databaseId of the GitHub organization whose hosted runners join the VNet (gh api graphql -f query='{organization(login: \"ORG\") {databaseId}}')."
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.github_business_id))
+    error_message = "github_business_id is the organization's numeric databaseId."
+  }
+}

@@ -23,6 +23,8 @@ module "network" {
   location            = var.location
   resource_group_name = azurerm_resource_group.main.name
   address_space       = var.address_space
+  resource_group_id   = azurerm_resource_group.main.id
+  github_business_id  = var.github_business_id
   tags                = local.tags
 }
 
@@ -48,23 +50,25 @@ module "keyvault" {
 }
 
 module "postgres" {
-  source                     = "../postgres"
-  prefix                     = local.prefix
-  location                   = var.location
-  resource_group_name        = azurerm_resource_group.main.name
-  tenant_id                  = var.tenant_id
-  sku_name                   = var.postgres_sku
-  storage_mb                 = var.postgres_storage_mb
-  backup_retention_days      = var.postgres_backup_retention_days
-  geo_redundant_backup       = var.postgres_geo_redundant_backup
-  high_availability          = var.postgres_high_availability
-  subnet_id                  = module.network.postgres_subnet_id
-  private_dns_zone_id        = module.network.private_dns_zone_ids["postgres"]
-  admin_group_object_id      = var.postgres_admin_group_object_id
-  admin_group_name           = var.postgres_admin_group_name
-  database_name              = "augeo"
-  log_analytics_workspace_id = module.observability.workspace_id
-  tags                       = local.tags
+  source                        = "../postgres"
+  prefix                        = local.prefix
+  location                      = var.location
+  resource_group_name           = azurerm_resource_group.main.name
+  tenant_id                     = var.tenant_id
+  sku_name                      = var.postgres_sku
+  storage_mb                    = var.postgres_storage_mb
+  backup_retention_days         = var.postgres_backup_retention_days
+  geo_redundant_backup          = var.postgres_geo_redundant_backup
+  high_availability             = var.postgres_high_availability
+  subnet_id                     = module.network.postgres_subnet_id
+  private_dns_zone_id           = module.network.private_dns_zone_ids["postgres"]
+  admin_group_object_id         = var.postgres_admin_group_object_id
+  admin_group_name              = var.postgres_admin_group_name
+  migration_principal_object_id = var.postgres_migration_principal_object_id
+  migration_principal_name      = var.postgres_migration_principal_name
+  database_name                 = "augeo"
+  log_analytics_workspace_id    = module.observability.workspace_id
+  tags                          = local.tags
 }
 
 module "redis" {

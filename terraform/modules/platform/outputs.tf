@@ -26,6 +26,15 @@ output "admin_url" {
   value = "https://admin.${var.domain}"
 }
 
+output "github_network_settings_id" {
+  description = "Enter as the Azure private network configuration of the GitHub organization (docs/migrations-on-azure.md)."
+  value       = module.network.github_network_settings_id
+}
+
+output "runners_egress_ip" {
+  value = module.network.runners_egress_ip
+}
+
 output "dns_name_servers" {
   description = "Delegate the domain to these at the registrar."
   value       = module.dns_email.name_servers
@@ -51,5 +60,8 @@ output "augeoctl_environment" {
     api_url                    = "https://api.${var.domain}"
     admin_url                  = "https://admin.${var.domain}"
     app_service_plan           = module.app.plan_name
+    webapp_name                = module.app.api_name
+    postgres_host              = module.postgres.fqdn
+    migration_user             = module.postgres.migration_principal_name
   }
 }

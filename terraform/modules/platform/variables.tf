@@ -82,6 +82,21 @@ variable "postgres_admin_group_name" {
   type = string
 }
 
+variable "postgres_migration_principal_object_id" {
+  type        = string
+  description = "Object id of the deployment pipeline's service principal, which runs the migrations."
+}
+
+variable "postgres_migration_principal_name" {
+  type        = string
+  description = "Display name of that service principal: its PostgreSQL role and augeoctl's migration_user."
+}
+
+variable "github_business_id" {
+  type        = string
+  description = "databaseId of the GitHub organization whose hosted runners join the VNet to run migrations."
+}
+
 variable "redis_sku" {
   type = string
 }

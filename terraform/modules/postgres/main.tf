@@ -49,6 +49,18 @@ resource "azurerm_postgresql_flexible_server_active_directory_administrator" "ad
   principal_type      = "Group"
 }
 
+# The deployment pipeline's identity (workload identity federation from GitHub Actions)
+# runs the migrations from a runner in the VNet; it logs in as itself with an Entra token,
+# so its role name is its principal name (augeoctl's migration_user).
+resource "azurerm_postgresql_flexible_server_active_directory_administrator" "migrations" {
+  server_name         = azurerm_postgresql_flexible_server.main.name
+  resource_group_name = var.resource_group_name
+  tenant_id           = var.tenant_id
+  object_id           = var.migration_principal_object_id
+  principal_name      = var.migration_principal_name
+  principal_type      = "ServicePrincipal"
+}
+
 resource "azurerm_postgresql_flexible_server_database" "app" {
   name      = var.database_name
   server_id = azurerm_postgresql_flexible_server.main.id

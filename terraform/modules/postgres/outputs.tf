@@ -14,6 +14,10 @@ output "database_name" {
   value = azurerm_postgresql_flexible_server_database.app.name
 }
 
+output "migration_principal_name" {
+  value = azurerm_postgresql_flexible_server_active_directory_administrator.migrations.principal_name
+}
+
 output "admin_principal_name" {
   value = azurerm_postgresql_flexible_server_active_directory_administrator.admins.principal_name
 }

@@ -52,6 +52,16 @@ variable "admin_group_name" {
   type = string
 }
 
+variable "migration_principal_object_id" {
+  type        = string
+  description = "Object id of the service principal that runs the database migrations."
+}
+
+variable "migration_principal_name" {
+  type        = string
+  description = "Display name of that service principal (its PostgreSQL role)."
+}
+
 variable "database_name" {
   type = string
 }

@@ -1,0 +1,8 @@
+terraform {
+  required_providers {
+    # GitHub.Network/networkSettings has no azurerm resource.
+    azapi = {
+      source = "Azure/azapi"
+    }
+  }
+}
