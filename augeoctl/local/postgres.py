@@ -12,6 +12,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from augeoctl.local import procs, tools
 from augeoctl.local.endpoints import APP_DB, SUPERUSER, loopback_dsn
 from augeoctl.local.privileges import as_service, chown_tree, make_dir
 from augeoctl.progress import Reporter
+from augeoctl.schema import SANDBOX_BASELINE, MigrationError
 
 DEFAULT_ARCHIVE_TIMEOUT = 60
 RECEIVER_NAME = "augeo_receivewal"
@@ -225,7 +227,11 @@ class SandboxPostgres(_PgTools):
             )
 
     def _seed(self, port: int, reporter: Reporter) -> None:
+        """Create the application database, bring its schema to the shipped migrations'
+        head (``alembic upgrade head``), then apply the seed data."""
         import psycopg
+
+        from augeoctl.schema import AlembicProject
 
         try:
             with psycopg.connect(
@@ -236,8 +242,21 @@ class SandboxPostgres(_PgTools):
                 ).fetchone()
                 if not exists:
                     conn.execute(f'CREATE DATABASE "{APP_DB}"')
+            with psycopg.connect(loopback_dsn(port, APP_DB), autocommit=True, connect_timeout=10) as conn:
+                versioned, legacy = conn.execute(
+                    "SELECT to_regclass('public.alembic_version') IS NOT NULL,"
+                    " to_regclass('app.events') IS NOT NULL").fetchone()  # type: ignore[misc]
+            project = AlembicProject.shipped(loopback_dsn(port, APP_DB))
+            if not versioned and legacy:
+                # A sandbox made before the schema came from migrations: its schema is
+                # the baseline revision's.
+                project.stamp(SANDBOX_BASELINE)
+            with reporter.step("schema migrations (alembic upgrade head)") if not versioned else nullcontext():
+                project.upgrade("head")
             with psycopg.connect(loopback_dsn(port, APP_DB), connect_timeout=10) as conn:
                 conn.execute(tools.resource_text("seed.sql"))
+        except MigrationError as exc:
+            raise SandboxError(f"migrating the application database failed: {exc}") from None
         except psycopg.Error as exc:
             raise SandboxError(f"seeding the application database failed: {exc}") from None
         reporter.status("application database ready")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from datetime import UTC, datetime
+
 from augeoctl.errors import UsageError
-from augeoctl.platform.base import Platform, WalProtection
+from augeoctl.platform.base import MigrationPoint, Platform, WalProtection
 from augeoctl.progress import Reporter
 
 if TYPE_CHECKING:
@@ -36,6 +38,24 @@ class AzurePlatform(Platform):
         from augeoctl.backends.azure_redis import AzureRedisBackend
 
         return AzureRedisBackend(self.settings.env)
+
+    def migration_dsn(self) -> str:
+        # The network path to a private Flexible Server and its Entra token are not here
+        # yet: this one method is where they go.
+        raise UsageError(f'migrating "{self.name}" from augeoctl is not available yet: it needs '
+                         "a network path to the Flexible Server and an Entra token",
+                         hint="run the migration from the deployment pipeline")
+
+    def mark_migration_point(self, name: str, reporter: Reporter) -> MigrationPoint:
+        """An on-demand backup; on a tier that has none (Burstable) or when Azure's limit of
+        on-demand backups is reached, the time marked (the automatic backups and the
+        continuous WAL cover it)."""
+        try:
+            backup = self.postgres().create_backup(reporter)
+        except UsageError as exc:
+            reporter.warn(f"no on-demand backup ({exc.message}): the pre-migration time is marked instead")
+            return MigrationPoint(at=datetime.now(UTC), kind="marked-time", backup_id=None, note=exc.message)
+        return MigrationPoint(at=datetime.now(UTC), kind="on-demand-backup", backup_id=backup.id)
 
     def plan_geo_restore(self, target: str | None) -> RestorePlan:
         return self.postgres().plan_geo_restore(target)
