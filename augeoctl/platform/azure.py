@@ -3,9 +3,8 @@ for Redis, App Service, Application Insights, through the Azure SDKs (imported l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from augeoctl.errors import UsageError
 from augeoctl.platform.base import MigrationPoint, Platform, WalProtection
