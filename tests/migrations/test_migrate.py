@@ -10,8 +10,10 @@ the seed data violates, after creating a table).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import signal
 from pathlib import Path
 
 import jsonschema
@@ -21,6 +23,7 @@ import pytest
 from augeoctl.drill import model
 from augeoctl.schema import AlembicProject, shipped_ini
 from tests.conftest import SandboxHandle, run_cli
+from tests.faults.commands import Command, flat
 
 pytestmark = pytest.mark.integration
 
@@ -170,8 +173,6 @@ def test_a_migration_takes_a_backup_and_records_the_point_first(sandbox: Sandbox
     assert point["backup_id"] not in before and point["backup_id"] in backup_ids(sandbox)
     assert data["restore_command"] == f"augeoctl restore --to-time {point['time']}"
     (record,) = records(sandbox)
-    import json
-
     kept = json.loads(record.read_text())
     assert kept["id"] == data["id"] and kept["pre_migration_point"] == point and kept["state"] == "succeeded"
     assert revision(sandbox.dsn) == "m001"
@@ -213,6 +214,21 @@ def test_a_failing_migration_is_restorable_to_the_pre_migration_point(sandbox: S
         assert run_cli("targets", "drop", "premigration", "--yes", home=sandbox.home).returncode == 0
     # Back to the shipped head for what follows.
     AlembicProject(ini, sandbox.dsn).downgrade("0002")
+    assert revision(sandbox.dsn) == "0002"
+
+
+def test_an_interrupted_migration_names_the_way_back(sandbox: SandboxHandle, ini: Path, tmp_path: Path) -> None:
+    # Ctrl-C once the point is marked, before Alembic starts: exit 130, the record says
+    # so, and the message names the restore command.
+    cmd = Command(sandbox.home, ["migrate", "--alembic-ini", str(ini), "--revision", "m001", "--yes"],
+                  tmp_path, pause_at="alembic upgrade")
+    cmd.paused()
+    cmd.proc.send_signal(signal.SIGINT)
+    assert cmd.wait() == 130, cmd.output()
+    stderr = flat(cmd.stderr.read_text())
+    record = json.loads(records(sandbox)[-1].read_text())
+    assert record["state"] == "interrupted" and record["applied"] == []
+    assert f"`{record['restore_command']}`" in stderr
     assert revision(sandbox.dsn) == "0002"
 
 
