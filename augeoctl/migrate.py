@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from augeoctl.config import LOCAL
-from augeoctl.errors import Interrupted, OperationFailed
+from augeoctl.errors import AugeoError, Interrupted, OperationFailed
 from augeoctl.platform.base import MigrationPoint, Platform
 from augeoctl.progress import Reporter
 from augeoctl.schema import AlembicProject, MigrationError, Revision, shipped_ini
@@ -147,7 +147,15 @@ class Migrator:
         env = self.platform.name
         record = self._new_record(plan, env)
         self._save(record)
-        record.point = self.platform.mark_migration_point(f"augeoctl-{record.id}", self.reporter)
+        try:
+            record.point = self.platform.mark_migration_point(f"augeoctl-{record.id}", self.reporter)
+        except (AugeoError, KeyboardInterrupt) as exc:  # no migration: the database is untouched
+            failed = isinstance(exc, AugeoError)
+            record.state = "failed" if failed else "interrupted"
+            record.error = exc.message if isinstance(exc, AugeoError) else "interrupted"
+            record.finished_at, record.revision_after = datetime.now(UTC), plan.current
+            self._save(record)
+            raise
         record.restore_command = restore_command(record.point, env)
         record.state = "running"
         self._save(record)

@@ -12,7 +12,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -227,8 +226,8 @@ class SandboxPostgres(_PgTools):
             )
 
     def _seed(self, port: int, reporter: Reporter) -> None:
-        """Create the application database, bring its schema to the shipped migrations'
-        head (``alembic upgrade head``), then apply the seed data."""
+        """Create the application database, give a new one its schema from the shipped
+        migrations (``alembic upgrade head``), then apply the seed data (idempotent)."""
         import psycopg
 
         from augeoctl.schema import AlembicProject
@@ -246,13 +245,15 @@ class SandboxPostgres(_PgTools):
                 versioned, legacy = conn.execute(
                     "SELECT to_regclass('public.alembic_version') IS NOT NULL,"
                     " to_regclass('app.events') IS NOT NULL").fetchone()  # type: ignore[misc]
-            project = AlembicProject.shipped(loopback_dsn(port, APP_DB))
-            if not versioned and legacy:
-                # A sandbox made before the schema came from migrations: its schema is
-                # the baseline revision's.
-                project.stamp(SANDBOX_BASELINE)
-            with reporter.step("schema migrations (alembic upgrade head)") if not versioned else nullcontext():
-                project.upgrade("head")
+            if not versioned:
+                # A new database (or one made before the schema came from migrations,
+                # whose schema is the baseline revision's). A versioned one is left as it
+                # is: `augeoctl migrate` moves it, possibly past the shipped head.
+                project = AlembicProject.shipped(loopback_dsn(port, APP_DB))
+                if legacy:
+                    project.stamp(SANDBOX_BASELINE)
+                with reporter.step("schema migrations (alembic upgrade head)"):
+                    project.upgrade("head")
             with psycopg.connect(loopback_dsn(port, APP_DB), connect_timeout=10) as conn:
                 conn.execute(tools.resource_text("seed.sql"))
         except MigrationError as exc:

@@ -131,6 +131,17 @@ def test_the_sandbox_schema_comes_from_migrations(sandbox: SandboxHandle) -> Non
             conn.execute("DROP DATABASE former_seed")
 
 
+def test_a_sandbox_made_before_migrations_is_stamped_at_its_revision(sandbox: SandboxHandle) -> None:
+    # Its schema came from the former seed.sql and it has no alembic_version.
+    counts = sandbox.sql("SELECT (SELECT count(*) FROM app.users), (SELECT count(*) FROM app.events)")
+    sandbox.sql("DROP TABLE alembic_version")
+    assert run_cli("sandbox", "down", home=sandbox.home).returncode == 0
+    up = run_cli("sandbox", "up", home=sandbox.home)
+    assert up.returncode == 0, up
+    assert revision(sandbox.dsn) == "0002"
+    assert sandbox.sql("SELECT (SELECT count(*) FROM app.users), (SELECT count(*) FROM app.events)") == counts
+
+
 def test_bad_input_is_refused_and_changes_nothing(sandbox: SandboxHandle, ini: Path, tmp_path: Path) -> None:
     before = backup_ids(sandbox)
     r = migrate(sandbox, "--alembic-ini", str(tmp_path / "missing.ini"), "--yes", "-o", "json")
