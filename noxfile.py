@@ -188,7 +188,7 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "augeoctl")
 
 
-DRILL_SCENARIOS = ("accidental-delete", "server-loss", "redis-loss")
+DRILL_SCENARIOS = ("accidental-delete", "server-loss", "redis-loss", "bad-migration")
 
 
 @nox.session

@@ -110,3 +110,17 @@ def test_the_traffic_query_is_packaged(venv: Path, tmp_path: Path) -> None:
     r = installed(venv, tmp_path, "python", "-c", code)
     assert r.returncode == 0, r.stderr
     assert r.stdout == (REPO / "dashboards" / "queries" / "traffic.kql").read_text()
+
+
+def test_the_schema_migrations_are_packaged(venv: Path, tmp_path: Path) -> None:
+    # The shipped Alembic project (ini, env.py, versions/, the drill's version location)
+    # from the installed wheel: the SQL of `alembic upgrade head` in offline mode.
+    code = ("from augeoctl.schema import AlembicProject, drill_versions; "
+            "p = AlembicProject.shipped(extra_versions=(drill_versions(),)); "
+            "print(p.resolve('d001')[0]); print(p.offline_sql(None, '0002'), end='')")
+    r = installed(venv, tmp_path, "python", "-c", code)
+    assert r.returncode == 0, r.stderr
+    first, sql = r.stdout.split("\n", 1)
+    assert first == "d001"
+    assert "CREATE TABLE app.organizations" in sql and "CREATE INDEX events_user_idx" in sql
+    assert "INSERT INTO alembic_version (version_num) VALUES ('0001')" in sql

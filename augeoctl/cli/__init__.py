@@ -32,6 +32,7 @@ def _register() -> None:
         drill,
         health,
         loadtest,
+        migrate,
         restore,
         sandbox,
     )
@@ -40,6 +41,7 @@ def _register() -> None:
     cli.add_command(backup.backup)
     cli.add_command(restore.restore)
     cli.add_command(restore.targets)
+    cli.add_command(migrate.migrate)
     cli.add_command(drill.dr_drill, name="dr-drill")
     cli.add_command(health.health)
     cli.add_command(dashboard.dashboard)

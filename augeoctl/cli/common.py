@@ -290,6 +290,9 @@ def report_error(exc: AugeoError, as_json: bool) -> None:
                 "exit_code": exc.exit_code,
             }
         }
+        result = getattr(exc, "result", None)  # what a failed operation did (a migration's record)
+        if result is not None:
+            payload["error"]["result"] = result
         click.echo(json.dumps(payload, indent=2))
     click.echo(f"error: {exc.message}", err=True)
     if exc.hint:

@@ -143,6 +143,30 @@ class PostgresScenario(SandboxScenario):
     def recovered_endpoints(self, ctx: DrillContext) -> tuple[str, str]:
         return self._restored(ctx).dsn, self.platform.redis_url()
 
+    def recovered_copy(self, ctx: DrillContext, expected: datetime, what: str) -> tuple[str, str]:
+        """The DSN and name of a copy recovered to ``expected``: the drill's target when it
+        is up, else a restore made for the repair (a drill target too, journaled first)."""
+        import psycopg
+
+        pg = self.platform.postgres()
+        ready = {t.name: t.dsn for t in pg.list_targets() if t.status == "ready" and t.dsn}
+        repair_name = ctx.target_name("repair")
+        recovered = str((ctx.journal.get("recovered") or {}).get("target") or "")
+        for name in (recovered, repair_name):
+            dsn = ready.get(name)
+            if dsn is None:
+                continue
+            try:
+                with psycopg.connect(dsn, connect_timeout=5):
+                    return dsn, name
+            except psycopg.Error:
+                continue
+        self.reporter.info(f"no recovered copy of {what} to repair from: restoring one ({repair_name})")
+        ctx.add_target(Target("postgres", repair_name))
+        self.platform.archive_current_wal()
+        result = pg.restore(pg.plan_restore(expected, repair_name), self.reporter)
+        return result.dsn, repair_name
+
     def drop(self, target: Target) -> None:
         pg = self.platform.postgres()
         if pg.has_target(target.name):
@@ -189,7 +213,7 @@ class AccidentalDelete(PostgresScenario):
         expected = self._expected_point(ctx, delete)
         if expected is None:
             return [f"the drill's DELETE (xid {delete['xid']}) never committed: nothing to put back"]
-        dsn, name = self._recovered_copy(ctx, expected)
+        dsn, name = self.recovered_copy(ctx, expected, EVENTS)
         put, verified = put_back_rows(dsn, self.platform.pg_dsn())
         return [f"{put} deleted row(s) put back into {EVENTS} from {name}, checked by id: all {verified} "
                 "rows of the recovered copy are in the sandbox again"]
@@ -221,31 +245,6 @@ class AccidentalDelete(PostgresScenario):
         ctx.journal.note("delete", {**delete, "state": "deleted",
                                     "expected_point": model.format_time(expected)})
         return expected
-
-    def _recovered_copy(self, ctx: DrillContext, expected: datetime) -> tuple[str, str]:
-        """The DSN and name of a copy recovered to ``expected``: the drill's target when it
-        is up, else a restore made for the repair (a drill target too, journaled first)."""
-        import psycopg
-
-        pg = self.platform.postgres()
-        ready = {t.name: t.dsn for t in pg.list_targets() if t.status == "ready" and t.dsn}
-        repair_name = ctx.target_name("repair")
-        recovered = str((ctx.journal.get("recovered") or {}).get("target") or "")
-        for name in (recovered, repair_name):
-            dsn = ready.get(name)
-            if dsn is None:
-                continue
-            try:
-                with psycopg.connect(dsn, connect_timeout=5):
-                    return dsn, name
-            except psycopg.Error:
-                continue
-        self.reporter.info(f"no recovered copy of {EVENTS} to repair from: restoring one ({repair_name})")
-        ctx.add_target(Target("postgres", repair_name))
-        self.platform.archive_current_wal()
-        result = pg.restore(pg.plan_restore(expected, repair_name), self.reporter)
-        return result.dsn, repair_name
-
 
 class ServerLoss(PostgresScenario):
     name = "server-loss"

@@ -31,7 +31,7 @@ from augeoctl.timeparse import format_duration, format_time
 __all__ = ["Check", "DrillPhase", "DrillReport", "Integrity", "judge", "to_json", "schema"]
 
 SCHEMA_VERSION = 2
-SCENARIOS = ("accidental-delete", "server-loss", "redis-loss")
+SCENARIOS = ("accidental-delete", "server-loss", "redis-loss", "bad-migration")
 DEFAULT_RTO_SECONDS = 4 * 3600.0
 DEFAULT_RPO_SECONDS = 15 * 60.0
 

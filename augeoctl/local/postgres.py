@@ -20,6 +20,7 @@ from augeoctl.local import procs, tools
 from augeoctl.local.endpoints import APP_DB, SUPERUSER, loopback_dsn
 from augeoctl.local.privileges import as_service, chown_tree, make_dir
 from augeoctl.progress import Reporter
+from augeoctl.schema import SANDBOX_BASELINE, MigrationError
 
 DEFAULT_ARCHIVE_TIMEOUT = 60
 RECEIVER_NAME = "augeo_receivewal"
@@ -225,7 +226,11 @@ class SandboxPostgres(_PgTools):
             )
 
     def _seed(self, port: int, reporter: Reporter) -> None:
+        """Create the application database, give a new one its schema from the shipped
+        migrations (``alembic upgrade head``), then apply the seed data (idempotent)."""
         import psycopg
+
+        from augeoctl.schema import AlembicProject
 
         try:
             with psycopg.connect(
@@ -236,8 +241,23 @@ class SandboxPostgres(_PgTools):
                 ).fetchone()
                 if not exists:
                     conn.execute(f'CREATE DATABASE "{APP_DB}"')
+            with psycopg.connect(loopback_dsn(port, APP_DB), autocommit=True, connect_timeout=10) as conn:
+                versioned, legacy = conn.execute(
+                    "SELECT to_regclass('public.alembic_version') IS NOT NULL,"
+                    " to_regclass('app.events') IS NOT NULL").fetchone()  # type: ignore[misc]
+            if not versioned:
+                # A new database (or one made before the schema came from migrations,
+                # whose schema is the baseline revision's). A versioned one is left as it
+                # is: `augeoctl migrate` moves it, possibly past the shipped head.
+                project = AlembicProject.shipped(loopback_dsn(port, APP_DB))
+                if legacy:
+                    project.stamp(SANDBOX_BASELINE)
+                with reporter.step("schema migrations (alembic upgrade head)"):
+                    project.upgrade("head")
             with psycopg.connect(loopback_dsn(port, APP_DB), connect_timeout=10) as conn:
                 conn.execute(tools.resource_text("seed.sql"))
+        except MigrationError as exc:
+            raise SandboxError(f"migrating the application database failed: {exc}") from None
         except psycopg.Error as exc:
             raise SandboxError(f"seeding the application database failed: {exc}") from None
         reporter.status("application database ready")

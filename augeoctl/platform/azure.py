@@ -4,10 +4,11 @@ SDKs (imported lazily)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from augeoctl.errors import UsageError
-from augeoctl.platform.base import Platform, WalProtection
+from augeoctl.platform.base import MigrationPoint, Platform, WalProtection
 from augeoctl.progress import Reporter
 
 if TYPE_CHECKING:
@@ -44,6 +45,30 @@ class AzurePlatform(Platform):
         from augeoctl.backends.azure_web import AzureReleaseBackend
 
         return AzureReleaseBackend(self.settings.env)
+
+    def migration_dsn(self) -> str:
+        """The Flexible Server as the pipeline identity's Entra principal, an Entra token as
+        the password, over TLS. The server is private: this works from inside its VNet (the
+        deployment pipeline's private runner, docs/migrations-on-azure.md)."""
+        from augeoctl.backends.azure_web import azure_pg_dsn
+
+        return azure_pg_dsn(self.settings.env)
+
+    def database_path_hint(self) -> str | None:
+        return ("the Flexible Server has private access only: run this from inside its VNet, such as "
+                "the deployment pipeline's private runner (docs/migrations-on-azure.md), as the "
+                "migration_user Entra principal")
+
+    def mark_migration_point(self, name: str, reporter: Reporter) -> MigrationPoint:
+        """An on-demand backup; on a tier that has none (Burstable) or when Azure's limit of
+        on-demand backups is reached, the time marked (the automatic backups and the
+        continuous WAL cover it)."""
+        try:
+            backup = self.postgres().create_backup(reporter)
+        except UsageError as exc:
+            reporter.warn(f"no on-demand backup ({exc.message}): the pre-migration time is marked instead")
+            return MigrationPoint(at=datetime.now(UTC), kind="marked-time", backup_id=None, note=exc.message)
+        return MigrationPoint(at=datetime.now(UTC), kind="on-demand-backup", backup_id=backup.id)
 
     def plan_geo_restore(self, target: str | None) -> RestorePlan:
         return self.postgres().plan_geo_restore(target)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from augeoctl.config import Settings
 from augeoctl.errors import RestoreRefused, UsageError
 from augeoctl.progress import Reporter
+from augeoctl.timeparse import format_time
 
 if TYPE_CHECKING:
     from augeoctl.backends.base import PostgresBackend, RedisBackend, RestorePlan
@@ -32,6 +34,28 @@ class WalProtection:
     mode: str
     rpo_bound: str
     synchronous: bool = False
+
+
+@dataclass(frozen=True)
+class MigrationPoint:
+    """The point a database can be restored to as it was before a migration.
+
+    ``at`` is the time to give ``augeoctl restore --to-time``; ``kind`` says what backs
+    it: ``base-backup`` (local: a base backup, then a named restore point at ``lsn``),
+    ``on-demand-backup`` (Azure), or ``marked-time`` (a tier without on-demand backups:
+    the automatic backups and continuous WAL cover the time).
+    """
+
+    at: datetime
+    kind: str
+    backup_id: str | None
+    lsn: str | None = None
+    restore_point: str | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": format_time(self.at), "kind": self.kind, "backup_id": self.backup_id,
+                "lsn": self.lsn, "restore_point": self.restore_point, "note": self.note}
 
 
 class Platform(ABC):
@@ -79,6 +103,22 @@ class Platform(ABC):
     def release(self) -> ReleaseBackend:
         """The API's two slots (production, staging) and the swap between them."""
         raise UsageError(f"releases are not available on {self.title}")
+
+    # -- schema migrations ------------------------------------------------------------
+
+    def migration_dsn(self) -> str:
+        """Where Alembic connects to migrate the application database (a secret: never
+        shown)."""
+        raise UsageError(f"schema migrations are not available on {self.title}")
+
+    def database_path_hint(self) -> str | None:
+        """What an operator needs to reach the database when it cannot be reached."""
+        return None
+
+    def mark_migration_point(self, name: str, reporter: Reporter) -> MigrationPoint:
+        """Take a backup and mark the point a restore brings the database back to as it is
+        now, before a migration; ``name`` labels it where the platform can."""
+        raise UsageError(f"schema migrations are not available on {self.title}")
 
     # -- what only some platforms offer: the others refuse with a usage error ----------
 

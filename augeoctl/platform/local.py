@@ -16,7 +16,7 @@ from augeoctl.backends.local_redis import LocalRedisBackend
 from augeoctl.config import LOCAL, Environment, Settings
 from augeoctl.local.sandbox import Sandbox
 from augeoctl.platform import local_ops
-from augeoctl.platform.base import Platform, WalProtection
+from augeoctl.platform.base import MigrationPoint, Platform, WalProtection
 from augeoctl.platform.local_ops import ReferenceService, SandboxDisasters
 from augeoctl.progress import Reporter
 
@@ -102,6 +102,29 @@ class LocalPlatform(Platform):
     def archive_current_wal(self, timeout: float = 120) -> None:
         """Close the current WAL segment and wait until the archive holds it."""
         local_ops.archive_current_wal(self.pg_dsn(), timeout)
+
+    # -- schema migrations --------------------------------------------------------------
+
+    def migration_dsn(self) -> str:
+        return self.pg_dsn()
+
+    def mark_migration_point(self, name: str, reporter: Reporter) -> MigrationPoint:
+        """A base backup, then a named restore point (``pg_create_restore_point``) and its
+        time; the WAL holding them is archived before this returns, so ``augeoctl restore
+        --to-time`` that time works at once."""
+        import psycopg
+
+        from augeoctl import drivers
+
+        backup = self.postgres().create_backup(reporter)
+        with reporter.step("pre-migration point"), drivers.translated("marking the pre-migration point"), \
+                psycopg.connect(self.pg_dsn(), autocommit=True) as conn:
+            lsn = conn.execute("SELECT pg_create_restore_point(%s)::text", (name,)).fetchone()[0]  # type: ignore[index]
+            at = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
+        # A commit after the point (archive_current_wal makes one) lets a restore stop there.
+        self.archive_current_wal()
+        return MigrationPoint(at=at, kind="base-backup", backup_id=backup.id, lsn=str(lsn),
+                              restore_point=name)
 
     @cached_property
     def disasters(self) -> SandboxDisasters:

@@ -180,9 +180,10 @@ def test_a_repair_that_cannot_be_verified_fails_the_drill_and_keeps_the_recovere
 def _matrix() -> list[Any]:
     representative = {("accidental-delete", "SIGTERM", "after:disaster"),
                       ("server-loss", "SIGINT", "after:recovery"),
-                      ("redis-loss", "SIGTERM", "after:verification")}
+                      ("redis-loss", "SIGTERM", "after:verification"),
+                      ("bad-migration", "SIGINT", "after:recovery")}
     out = []
-    for scenario in ("accidental-delete", "server-loss", "redis-loss"):
+    for scenario in ("accidental-delete", "server-loss", "redis-loss", "bad-migration"):
         for name in SIGNALS:
             for boundary in BOUNDARIES:
                 case = (scenario, name, boundary)
@@ -222,6 +223,8 @@ def test_a_signal_after_the_disaster_repairs_and_exits_130(
     pytest.param("redis-loss", "after:recovery", marks=pytest.mark.faults),
     pytest.param("accidental-delete", "after:disaster", marks=pytest.mark.faults),
     pytest.param("accidental-delete", "after:recovery", marks=pytest.mark.faults),
+    ("bad-migration", "after:disaster"),
+    pytest.param("bad-migration", "after:recovery", marks=pytest.mark.faults),
 ])
 def test_a_killed_drill_is_refused_over_and_repaired_from_its_journal(
         sandbox: SandboxHandle, tmp_path, scenario: str, boundary: str) -> None:
@@ -259,6 +262,25 @@ def test_a_killed_drill_is_refused_over_and_repaired_from_its_journal(
     assert not drill_services(sandbox.home, drill_id)
     again = run_cli("sandbox", "repair", "-o", "json", home=sandbox.home)
     assert again.returncode == 0 and again.json()["repaired"] is None
+
+
+def test_a_drill_killed_while_its_migration_runs_is_repaired(sandbox: SandboxHandle, tmp_path) -> None:
+    # Killed once the pre-migration point is journaled, before Alembic commits anything:
+    # the repair finds the schema unchanged and has nothing to put back.
+    before = snapshot(sandbox)
+    drill = Command(sandbox.home, ["dr-drill", "--scenario", "bad-migration", *DRILL_ARGS], tmp_path,
+                    pause_at="alembic upgrade")
+    drill.paused()
+    migration = journal.Journal.load(sandbox.home).get("migration")  # type: ignore[union-attr]
+    assert migration["state"] == "migrating" and migration["point"]
+    drill.proc.send_signal(signal.SIGKILL)
+    assert drill.wait() == -signal.SIGKILL
+    drill.go_on()
+    repaired = run_cli("sandbox", "repair", "-o", "json", home=sandbox.home)
+    assert repaired.returncode == 0, repaired
+    assert any("never committed" in n for n in repaired.json()["notes"]), repaired.json()
+    assert sandbox.sql("SELECT version_num FROM alembic_version")[0][0] == "0002"
+    assert_whole(sandbox, before)
 
 
 # -- 4. lost writes are lost writes ---------------------------------------------------------

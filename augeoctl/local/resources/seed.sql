@@ -1,23 +1,5 @@
-CREATE SCHEMA IF NOT EXISTS app;
-CREATE TABLE IF NOT EXISTS app.organizations (
-    id bigserial PRIMARY KEY,
-    name text NOT NULL UNIQUE,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS app.users (
-    id bigserial PRIMARY KEY,
-    org_id bigint NOT NULL REFERENCES app.organizations(id),
-    email text NOT NULL UNIQUE,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS app.events (
-    id bigserial PRIMARY KEY,
-    user_id bigint NOT NULL REFERENCES app.users(id),
-    kind text NOT NULL,
-    payload jsonb NOT NULL DEFAULT '{}'::jsonb,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS events_user_idx ON app.events(user_id);
+-- The sandbox's application data, applied after the schema's migrations
+-- (augeoctl/migrations); idempotent, so it runs at every start.
 INSERT INTO app.organizations(name)
     SELECT 'org-' || g FROM generate_series(1, 10) g
     ON CONFLICT DO NOTHING;
