@@ -30,6 +30,13 @@ def make_home(prefix: str = "augeo-test-") -> Path:
     return home
 
 
+# No test touches the machine's own AUGEO_HOME (/var/lib/augeoctl for root): a command a
+# test runs without naming a home gets one of this run, so runs beside each other (and a
+# user's sandbox) never share a lock or a sandbox.
+RUN_HOME = make_home("augeo-tests-run-")
+os.environ["AUGEO_HOME"] = str(RUN_HOME)
+
+
 def wait_gone(pid: int, timeout: float = 60.0) -> None:
     """Wait until process ``pid`` has exited (gone, or a zombie awaiting its parent)."""
     deadline = time.monotonic() + timeout
@@ -72,8 +79,7 @@ def run_cli(*args: str, home: Path | None = None, env: dict[str, str] | None = N
             timeout: float = 600, input: str | None = None) -> RunResult:
     """Run the installed ``augeoctl`` as a user would, in a subprocess."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-    if home is not None:
-        full_env["AUGEO_HOME"] = str(home)
+    full_env["AUGEO_HOME"] = str(home if home is not None else RUN_HOME)
     full_env.update(env or {})
     exe = shutil.which("augeoctl") or ""
     cmd = [exe, *args] if exe else [sys.executable, "-m", "augeoctl", *args]
