@@ -88,7 +88,9 @@ def runbook_run(name: str, yes: bool, from_step: int) -> None:
 
     record = Runner(rb, kind=platform.kind, environment=platform.name, home=s.home, reporter=reporter(),
                     yes=yes, confirm=confirm if interactive else None, from_step=from_step,
-                    command=_command_line(click.get_current_context())).run()
+                    command=_command_line(click.get_current_context()),
+                    environ={"AUGEO_HOME": str(s.home), "AUGEO_ENV": platform.name,
+                             **({"AUGEO_CONFIG": str(s.config_path)} if s.config_path else {})}).run()
     out = {**record.to_dict(), "record": str(runs_dir(s.home) / f"{record.id}.json"),
            "report": str(runs_dir(s.home) / f"{record.id}.md")}
 

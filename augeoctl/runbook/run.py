@@ -1,8 +1,9 @@
 """Running a runbook's steps, and the run records kept as evidence.
 
 Each step runs as one ``bash`` script (``set -euo pipefail``) with ``augeoctl`` on the
-PATH resolving to this installation (``sys.executable -m augeoctl``), ``AUGEO_ENV`` set
-to the environment of the run, and the values captured by earlier steps as variables.
+PATH resolving to this installation (``sys.executable -m augeoctl``), the caller's
+variables (``AUGEO_HOME``, ``AUGEO_ENV`` of the run) and the values captured by earlier
+steps as variables.
 Steps run in order; the first failure stops the run. A destructive step is confirmed
 first (the caller's ``confirm``) unless ``yes``; with no way to ask, nothing runs.
 
@@ -158,7 +159,7 @@ class Runner:
 
     def __init__(self, runbook: Runbook, *, kind: str, environment: str, home: Path, reporter: Reporter,
                  yes: bool = False, confirm: Callable[[Step], bool] | None = None, from_step: int = 1,
-                 command: str = "") -> None:
+                 command: str = "", environ: dict[str, str] | None = None) -> None:
         self.runbook = runbook
         self.kind = kind
         self.environment = environment
@@ -168,6 +169,7 @@ class Runner:
         self.confirm = confirm
         self.from_step = from_step
         self.command = command
+        self.environ = dict(environ or {})  # what the steps' augeoctl needs: AUGEO_HOME, AUGEO_ENV
 
     # -- before anything runs ---------------------------------------------------------
 
@@ -275,7 +277,7 @@ class Runner:
         t0 = time.monotonic()
         env = {k: v for k, v in os.environ.items() if k != "AUGEO_OUTPUT"}
         env.update(record.captured)
-        env["AUGEO_ENV"] = self.environment
+        env.update(self.environ)
         env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '')}"
         shell = shutil.which("bash") or "/bin/sh"
         script = ("set -euo pipefail\n" if shell.endswith("bash") else "set -eu\n") + step.script
