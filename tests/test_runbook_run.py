@@ -12,7 +12,7 @@ import pytest
 from augeoctl.cli.common import Reporter
 from augeoctl.errors import UsageError
 from augeoctl.runbook import model
-from augeoctl.runbook.run import Runner, RunbookFailed, read_records
+from augeoctl.runbook.run import RunbookFailed, Runner, read_records
 from tests.conftest import REPO, make_home, run_cli
 
 BOOK = """\

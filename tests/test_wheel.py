@@ -110,3 +110,16 @@ def test_the_traffic_query_is_packaged(venv: Path, tmp_path: Path) -> None:
     r = installed(venv, tmp_path, "python", "-c", code)
     assert r.returncode == 0, r.stderr
     assert r.stdout == (REPO / "dashboards" / "queries" / "traffic.kql").read_text()
+
+
+def test_the_runbooks_are_packaged(venv: Path, package: Path, tmp_path: Path) -> None:
+    shipped = package / "runbook" / "runbooks"
+    assert not shipped.is_symlink()  # the wheel holds the files themselves
+    for path in (REPO / "runbooks").glob("*.md"):
+        assert (shipped / path.name).read_text() == path.read_text(), path.name
+    r = installed(venv, tmp_path, "augeoctl", "runbook", "list", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    names = {i["name"] for i in json.loads(r.stdout)["runbooks"]}
+    assert names == {p.stem for p in (REPO / "runbooks").glob("*.md")} - {"README"}
+    r = installed(venv, tmp_path, "augeoctl", "runbook", "show", "dr-drill")
+    assert r.returncode == 0 and "Quarterly disaster-recovery drill" in r.stdout, r.stderr
