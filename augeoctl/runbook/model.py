@@ -62,8 +62,11 @@ class Capture:
             raise LookupError(f"{self.path} is null in the step's JSON output")
         if isinstance(value, str):
             return value
-        return json.dumps(value) if isinstance(value, (dict, list)) else str(value).lower() \
-            if isinstance(value, bool) else str(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"  # as JSON writes it
+        if isinstance(value, (dict, list)):
+            return json.dumps(value)
+        return str(value)
 
 
 def _parts(path: str) -> list[tuple[str | None, int | None]]:

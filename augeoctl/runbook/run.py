@@ -20,6 +20,7 @@ import getpass
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -376,7 +377,7 @@ class Runner:
 def _write_shim(folder: Path) -> None:
     """``augeoctl`` for the steps: this interpreter, so this installation."""
     shim = folder / "augeoctl"
-    shim.write_text(f"#!/bin/sh\nexec '{sys.executable}' -m augeoctl \"$@\"\n")
+    shim.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m augeoctl \"$@\"\n")
     shim.chmod(0o755)
 
 
