@@ -27,7 +27,7 @@ def sh_commands(text: str) -> list[list[str]]:
     config from-terraform --input -``); comments are dropped.
     """
     out = []
-    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+    for block in re.findall(r"^```sh(?:[ \t]+\{[^}\n]*\})?[ \t]*\n(.*?)^```", text, re.S | re.M):
         for line in block.splitlines():
             if not re.search(r"(^|[|&;])\s*augeoctl\s", line):
                 continue

@@ -1,27 +1,35 @@
-"""The runbooks are executable documentation: every command parses, local ones run."""
+"""The runbooks are executable documentation: every command parses, every runbook has the
+required sections and is in the index, and the local ones run end to end."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 import pytest
 
+from augeoctl.runbook import model
 from tests.cli_lines import resolve, sh_commands
-from tests.conftest import REPO, make_home, run_cli
+from tests.conftest import REPO, SandboxHandle, make_home, run_cli
 
 RUNBOOKS = sorted((REPO / "runbooks").glob("*.md"))
+BOOKS = [p for p in RUNBOOKS if p.name != "README.md"]
 
 
 def commands(path: Path) -> list[list[str]]:
     return sh_commands(path.read_text())
 
 
+def book(path: Path) -> model.Runbook:
+    return model.parse(path.read_text(), path.stem, path)
+
+
 def test_there_are_runbooks() -> None:
-    assert len(RUNBOOKS) >= 3
-    for path in RUNBOOKS:
-        if path.name != "README.md":
-            assert commands(path), f"{path.name} has no augeoctl commands"
+    assert len(BOOKS) >= 3
+    for path in BOOKS:
+        assert commands(path), f"{path.name} has no augeoctl commands"
+        assert book(path).steps, f"{path.name} has no tagged steps"
 
 
 @pytest.mark.parametrize("path", RUNBOOKS, ids=lambda p: p.name)
@@ -35,17 +43,74 @@ def test_a_wrong_command_would_be_caught() -> None:
         resolve(["restore", "--to-tim", "now"])
 
 
+def test_tagged_steps_are_read_as_commands_too() -> None:
+    text = "# T\n\n```sh {env=local destructive}\naugeoctl targets drop x --yes\n```\n"
+    assert sh_commands(text) == [["targets", "drop", "x", "--yes"]]
+
+
+@pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.name)
+def test_every_runbook_has_the_required_sections_in_order(path: Path) -> None:
+    rb = book(path)
+    assert rb.missing_sections() == [], f"{path.name} lacks {rb.missing_sections()}"
+    order = [next(i for i, h in enumerate(rb.sections) if h.lower().startswith(s.lower()))
+             for s in model.REQUIRED_SECTIONS]
+    assert order == sorted(order), f"{path.name}: sections out of order: {rb.sections}"
+
+
+def test_a_missing_section_is_noticed() -> None:
+    text = (REPO / "runbooks" / "dr-drill.md").read_text().replace("## Escalation", "## Who to call")
+    assert model.parse(text, "x", Path("x.md")).missing_sections() == ["Escalation"]
+
+
+def test_the_index_lists_every_runbook_and_documents_the_convention() -> None:
+    index = (REPO / "runbooks" / "README.md").read_text()
+    table = index[index.index("## Index"):index.index("## The convention")]
+    linked = re.findall(r"^\| \[([a-z0-9-]+\.md)\]\(([a-z0-9-]+\.md)\) \|", table, re.M)
+    assert all(a == b for a, b in linked)
+    assert sorted(a for a, _ in linked) == sorted(p.name for p in BOOKS)
+    for section in model.REQUIRED_SECTIONS:
+        assert f"`## {section}`" in index
+    for word in ("# capture:", "# if this fails:", "destructive", "--from-step", "runbook-runs"):
+        assert word in index
+
+
+def test_the_packaged_runbooks_are_these() -> None:
+    assert model.runbooks_dir().resolve() == (REPO / "runbooks").resolve()
+    assert [r.name for r in model.all_runbooks()] == [p.stem for p in BOOKS]
+
+
+def _damage(sandbox: SandboxHandle) -> str:
+    """An accidental DELETE for the data-damaged runbook to find and undo; its xid."""
+    with sandbox.connect() as conn, conn.transaction():
+        xid = conn.execute("SELECT txid_current()").fetchone()[0]
+        conn.execute("DELETE FROM app.events WHERE id <= 400")
+    return str(xid)
+
+
 @pytest.mark.integration
-@pytest.mark.parametrize(
-    "path", [p for p in RUNBOOKS if "<!-- runbook: local -->" in p.read_text()], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", [p for p in BOOKS if "local" in book(p).environments], ids=lambda p: p.name)
 def test_local_runbooks_run_on_a_fresh_sandbox(path: Path) -> None:
     home = make_home()
+    handle = SandboxHandle(home)
     try:
         assert run_cli("sandbox", "up", home=home).returncode == 0
         assert run_cli("backup", "create", "--kind", "all", home=home).returncode == 0
-        for args in commands(path):
-            r = run_cli(*args, home=home)
-            assert r.returncode == 0, (args, r)
+        xid = _damage(handle) if path.stem == "point-in-time-restore" else None
+        r = run_cli("runbook", "run", path.stem, "--env", "local", "--yes", "-o", "json", home=home)
+        assert r.returncode == 0, r
+        record = r.json()
+        assert record["result"] == "passed"
+        local_steps = [s.number for s in book(path).steps if s.runs_on("local")]
+        assert [s["number"] for s in record["steps"]] == local_steps
+        assert all(s["status"] == "ok" and s["exit_code"] == 0 for s in record["steps"])
+        assert Path(record["report"]).read_text().startswith(f"# Runbook run: {book(path).title}")
+        if xid is not None:
+            # The search found the DELETE; the restore stopped right before it: all rows back.
+            assert record["captured"]["XID"] == xid
+            restored = next(s for s in record["steps"] if "TARGET" in s["captured"])
+            assert '"app.events": 2000' in restored["output"], restored["output"]
+            assert handle.sql("SELECT count(*) FROM app.events")[0][0] == 2000 - 400
+        listed = run_cli("runbook", "list", "-o", "json", home=home).json()["runbooks"]
+        assert next(i for i in listed if i["name"] == path.stem)["last_run"]["result"] == "passed"
     finally:
         run_cli("sandbox", "down", home=home)

@@ -55,7 +55,9 @@ def package(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(cmd: list[str]) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    # Without PYTHONPATH: a checkout on it would make pip think augeoctl is installed.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"{cmd} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 
 
@@ -124,3 +126,16 @@ def test_the_schema_migrations_are_packaged(venv: Path, tmp_path: Path) -> None:
     assert first == "d001"
     assert "CREATE TABLE app.organizations" in sql and "CREATE INDEX events_user_idx" in sql
     assert "INSERT INTO alembic_version (version_num) VALUES ('0001')" in sql
+
+
+def test_the_runbooks_are_packaged(venv: Path, package: Path, tmp_path: Path) -> None:
+    shipped = package / "runbook" / "runbooks"
+    assert not shipped.is_symlink()  # the wheel holds the files themselves
+    for path in (REPO / "runbooks").glob("*.md"):
+        assert (shipped / path.name).read_text() == path.read_text(), path.name
+    r = installed(venv, tmp_path, "augeoctl", "runbook", "list", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    names = {i["name"] for i in json.loads(r.stdout)["runbooks"]}
+    assert names == {p.stem for p in (REPO / "runbooks").glob("*.md")} - {"README"}
+    r = installed(venv, tmp_path, "augeoctl", "runbook", "show", "dr-drill")
+    assert r.returncode == 0 and "Quarterly disaster-recovery drill" in r.stdout, r.stderr

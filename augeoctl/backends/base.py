@@ -303,6 +303,14 @@ class PostgresBackend(ABC):
     ) -> RestorePlan:
         """Validate a restore and decide how to do it; creates nothing."""
 
+    def plan_restore_before_xid(self, xid: int, target: str | None) -> RestorePlan:
+        """A restore that stops just before transaction ``xid`` commits (``recovery_target_xid``,
+        not inclusive). Only where the WAL can be read; others refuse."""
+        raise RestoreRefused(
+            f"{self.name} restores to a time, not to a transaction",
+            hint="use --to-time with the time just before the damage",
+        )
+
     def backup_settings(self) -> dict[str, Any]:
         """What the backend knows of the backup configuration (retention, redundancy...)."""
         return {}

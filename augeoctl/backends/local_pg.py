@@ -33,8 +33,9 @@ from augeoctl.backends.base import (
 )
 from augeoctl.backends.local_recovery import Recovery, connect, parse_pg_time, utc_now
 from augeoctl.backends.local_targets import TargetStore, remove_partials, write_json
+from augeoctl.backends.local_walsearch import DamageSearch, SearchResult
 from augeoctl.core import Check
-from augeoctl.errors import BackupError, Busy, NotFound, RestoreRefused, TargetExists
+from augeoctl.errors import AugeoError, BackupError, Busy, NotFound, RestoreRefused, TargetExists
 from augeoctl.local import procs, tools, wal
 from augeoctl.local.endpoints import SUPERUSER
 from augeoctl.local.sandbox import Sandbox
@@ -43,6 +44,7 @@ from augeoctl.timeparse import format_time
 
 # Clock skew allowed between "now" and a requested time before it counts as future.
 FUTURE_TOLERANCE = timedelta(seconds=1)
+ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 class LocalPostgresBackend(PostgresBackend):
@@ -179,6 +181,10 @@ class LocalPostgresBackend(PostgresBackend):
         }
         write_json(partial / "meta.json", meta)
         os.rename(partial, self.sandbox.base_dir / backup_id)
+        try:  # the names `wal search` gives tables dropped after this backup
+            self._damage_search().remember_catalog()
+        except AugeoError as exc:
+            reporter.warn(f"the catalog's relation names were not remembered: {exc.message}")
         return self.get_backup(backup_id)
 
     def _system_identifier(self, data: Path) -> str | None:
@@ -324,6 +330,28 @@ class LocalPostgresBackend(PostgresBackend):
             archived_segments=len(segs_all), newest_segment=segs_all[-1] if segs_all else None,
             damaged_segments=tuple(sorted(damaged)),
         )
+
+    # ------------------------------------------------------------------ WAL search
+
+    def _damage_search(self) -> DamageSearch:
+        return DamageSearch(self.sandbox, self._index(), self.seg_size)
+
+    def _timeline(self) -> int:
+        backups = self.list_backups()
+        return int(backups[-1].timeline or 1) if backups else 1
+
+    def search_damage(self, since: datetime | None, until: datetime | None, min_rows: int,
+                      reporter: Reporter) -> SearchResult:
+        """Committed transactions in the archived WAL that destroyed data (``wal search``)."""
+        return self._damage_search().search(since, until, min_rows, self._timeline(), reporter)
+
+    def plan_restore_before_xid(self, xid: int, target: str | None) -> RestorePlan:
+        if target:
+            check_target_name(target)
+        committed = self._damage_search().find_commit(xid, self._timeline())
+        plan = self.plan_restore(committed - ONE_MICROSECOND, target)
+        return replace(plan, mode="xid", extra={**plan.extra, "before_xid": str(xid),
+                                                "xid_committed_at": format_time(committed)})
 
     # ------------------------------------------------------------------ targets
 

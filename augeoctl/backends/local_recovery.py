@@ -162,7 +162,7 @@ class Recovery:
         archive_end = window.archive_end if window else None
 
         with reporter.step("replay WAL"):
-            self._replay(watch, plan.mode == "time", reporter)
+            self._replay(watch, plan.mode in ("time", "xid"), reporter)
             passed = watch.target_passed
             if watch.ended_before_target:
                 # No commit after the requested time was found: everything up to it was
@@ -180,7 +180,7 @@ class Recovery:
         with reporter.step("promote"):
             reached = self._wait_promoted(port, watch, log)
         phases.append(Phase("promote", t_redo, utc_now()))
-        if plan.to_time is not None and reached is not None and reached > plan.to_time:
+        if plan.mode == "time" and plan.to_time is not None and reached is not None and reached > plan.to_time:
             raise RestoreError(
                 f"the target recovered past the requested time: recovery point {format_time(reached)} "
                 f"is after {format_time(plan.to_time)}",
@@ -208,7 +208,8 @@ class Recovery:
         checks.append(Check(
             "recovery-point", short is None,
             short or f"replay reached {format_time(reached) if reached else 'no transaction'}"
-            + (f"; the requested time is {format_time(plan.to_time)}" if plan.to_time else "")
+            + (f"; stopped before the commit of transaction {plan.extra['before_xid']}" if plan.mode == "xid"
+               else f"; the requested time is {format_time(plan.to_time)}" if plan.to_time else "")
             + f"; the archive holds transactions up to {format_time(archive_end) if archive_end else '-'}",
         ))
 
@@ -223,6 +224,7 @@ class Recovery:
             requested=plan.to_time, reached=reached, phases=tuple(phases),
             verification=tuple(checks), tables=tables, wal_segments_replayed=watch.segments,
             extra={"mode": plan.mode, "port": port, "data_directory": str(data),
+                   **({"before_xid": plan.extra["before_xid"]} if plan.mode == "xid" else {}),
                    "partial": short is not None, "archive_end": format_time(archive_end)},
         )
 
@@ -259,7 +261,8 @@ class Recovery:
             raise RestoreError(f"recovery failed: {watch.fatal}", hint=f"the target's log is {log}")
         self.sandbox.stop_postgres(data, mode="immediate", timeout=30)
         auto = data / "postgresql.auto.conf"
-        kept = [ln for ln in auto.read_text().splitlines() if not ln.startswith("recovery_target_time")]
+        kept = [ln for ln in auto.read_text().splitlines()
+                if not ln.startswith(("recovery_target_time", "recovery_target_xid", "recovery_target_inclusive"))]
         kept.append(f"recovery_target_lsn = '{watch.redo_done_lsn}'")
         auto.write_text("\n".join(kept) + "\n")
         self.sandbox.chown_tree(auto)
@@ -311,6 +314,11 @@ class Recovery:
             ts = plan.to_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
             settings["recovery_target_time"] = f"'{ts}'"
             settings["recovery_target_inclusive"] = "'on'"
+        elif plan.mode == "xid":
+            # Stop right before the transaction's commit record: it and everything after
+            # it in the WAL are not replayed.
+            settings["recovery_target_xid"] = f"'{int(plan.extra['before_xid'])}'"
+            settings["recovery_target_inclusive"] = "'off'"
         auto = data / "postgresql.auto.conf"
         with auto.open("a") as fh:
             fh.write("\n# augeoctl restore: recovery settings of this target\n")
@@ -405,6 +413,13 @@ def _shortfall(plan: RestorePlan, reached: datetime | None, *, target_passed: bo
     window = _window(plan)
     archive_end = window.archive_end if window else None
     stopped = f"replay stopped at {format_time(reached)}" if reached else "replay stopped before any transaction"
+    if plan.mode == "xid":
+        # PostgreSQL logs "recovery stopping before commit of transaction XID" when it
+        # read that commit; without it, replay ended before the commit was reached.
+        if target_passed:
+            return None
+        return (f"{stopped}, before the commit of transaction {plan.extra.get('before_xid')} (at "
+                f"{plan.extra.get('xid_committed_at')}) was read")
     if plan.mode == "time" and plan.to_time is not None:
         latest = window.latest if window else None
         if target_passed or (reached is not None and reached >= plan.to_time):

@@ -34,7 +34,9 @@ def _register() -> None:
         loadtest,
         migrate,
         restore,
+        runbook,
         sandbox,
+        wal,
     )
 
     cli.add_command(sandbox.sandbox)
@@ -49,6 +51,8 @@ def _register() -> None:
     cli.add_command(dns.dns)
     cli.add_command(dns.tls)
     cli.add_command(config.config_group)
+    cli.add_command(wal.wal)
+    cli.add_command(runbook.runbook)
 
 
 _register()

@@ -32,8 +32,10 @@ def _plan_text(p: dict[str, Any]) -> str:
         f"  target        {p['target']} (new instance)",
         f"  backup        {p['backup']['id']} (finished {p['backup']['finished_at']}, "
         f"WAL {p['backup']['start_lsn']}..{p['backup']['stop_lsn']})",
-        f"  recover to    {p['to_time'] or 'the newest archived transaction'}"
-        + (" (replay all archived WAL)" if p["mode"] == "end" else ""),
+        (f"  recover to    just before transaction {p['before_xid']} commits (at {p['xid_committed_at']})"
+         if p["mode"] == "xid" else
+         f"  recover to    {p['to_time'] or 'the newest archived transaction'}"
+         + (" (replay all archived WAL)" if p["mode"] == "end" else "")),
         f"  WAL to replay {p['wal_first']} .. {p['wal_last']}",
         f"  window        {p['window']['earliest']} .. {p['window']['latest']}",
     ]
@@ -48,7 +50,8 @@ def _result_text(r: dict[str, Any]) -> str:
     lines = [
         f"restored into new target {r['target']}",
         f"  dsn             {r['dsn']}",
-        f"  requested       {r['requested'] or 'latest'}",
+        f"  requested       {r['requested'] or 'latest'}"
+        + (f" (before transaction {r['before_xid']})" if r.get("before_xid") else ""),
         f"  recovery point  {r['recovery_point'] or 'no transaction replayed'} (newest replayed commit)",
         *([f"  archive end     {r['archive_end']} (newest archived commit)"] if r.get("archive_end") else []),
         *(["  PARTIAL         replay stopped before the point the archive holds (--allow-partial)"]
@@ -71,6 +74,9 @@ def _result_text(r: dict[str, Any]) -> str:
 @click.option("--to-time", "to_time", metavar="TIME",
               help="Recovery target: RFC 3339 with offset or Z, `now`, or relative like -15m.")
 @click.option("--latest", is_flag=True, help="Recover to the newest archived transaction.")
+@click.option("--before-xid", "before_xid", metavar="XID",
+              help="Recover to just before transaction XID commits (as `augeoctl wal search` "
+                   "prints it): recovery_target_xid, not inclusive.")
 @click.option("--target", metavar="NAME", help="Name of the new target (default: generated).")
 @click.option("--geo", is_flag=True,
               help="Azure: restore the newest geo-redundant backup into the paired region.")
@@ -80,8 +86,8 @@ def _result_text(r: dict[str, Any]) -> str:
                    "(damaged or missing WAL): exit 0 with a warning and `partial: true`.")
 @wait_option
 @common_options
-def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dry_run: bool,
-            allow_partial: bool, wait: str) -> None:
+def restore(to_time: str | None, latest: bool, before_xid: str | None, target: str | None, geo: bool,
+            dry_run: bool, allow_partial: bool, wait: str) -> None:
     """Point-in-time restore into a NEW target, then verify it.
 
     Picks the newest base backup that finished before the time, copies it into a new
@@ -93,16 +99,24 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
     segment), the restore fails (exit 1) and the target is kept, marked failed, unless
     --allow-partial is given. A --to-time restore never recovers past the requested time.
 
+    --before-xid XID stops replay right before that transaction's commit record (found
+    in the archived WAL), so it and everything committed after it are not replayed; the
+    restore fails unless replay read that commit. Local sandbox only.
+
     Holds the AUGEO_HOME lock while it runs (one writer at a time; not with --dry-run):
     while another command holds it, exits 3 naming that command, or waits up to --wait.
     """
+    xid = _xid(before_xid) if before_xid is not None else None
+    if xid is not None and (to_time is not None or latest or geo):
+        raise UsageError("--before-xid is the recovery target: give it without --to-time, --latest or --geo",
+                         hint="e.g. --before-xid 7352 (the xid `augeoctl wal search` prints)")
     if geo and to_time is not None:
         raise UsageError("--geo restores the newest geo-redundant backup; it takes no --to-time",
                          hint="use --geo --latest")
     if geo:
         latest = True
-    if (to_time is None) == (not latest):
-        raise UsageError("give exactly one of --to-time TIME and --latest",
+    if xid is None and (to_time is None) == (not latest):
+        raise UsageError("give exactly one of --to-time TIME, --before-xid XID and --latest",
                          hint="e.g. --to-time 2026-11-24T18:05:00Z, --to-time -15m, or --latest")
     when = parse_time(to_time) if to_time is not None else None
     if target is not None:
@@ -111,7 +125,12 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
     with nullcontext() if dry_run else command_lock(wait):  # planned under the lock too
         refuse_if_unfinished(platform)  # a drill left the sandbox damaged: repair it first
         backend = platform.postgres()
-        plan = platform.plan_geo_restore(target) if geo else backend.plan_restore(when, target)
+        if geo:
+            plan = platform.plan_geo_restore(target)
+        elif xid is not None:
+            plan = backend.plan_restore_before_xid(xid, target)
+        else:
+            plan = backend.plan_restore(when, target)
         if allow_partial:
             plan = replace(plan, allow_partial=True)
         if dry_run:
@@ -119,6 +138,14 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, dr
             return
         result = backend.restore(plan, reporter())
     emit(result.to_dict(), _result_text)
+
+
+def _xid(text: str) -> int:
+    """A transaction id as PostgreSQL prints it (a positive integer)."""
+    if not text.strip().isdigit() or not 3 <= int(text) < 2**63:
+        raise UsageError(f"--before-xid {text!r} is not a transaction id",
+                         hint="give the xid `augeoctl wal search` prints, e.g. --before-xid 7352")
+    return int(text)
 
 
 @click.group()

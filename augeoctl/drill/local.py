@@ -202,6 +202,30 @@ class AccidentalDelete(PostgresScenario):
         self.platform.archive_current_wal()
         return ctx.expected_point
 
+    def verify(self, ctx: DrillContext) -> None:
+        super().verify(ctx)
+        ctx.checks.append(self._found_by_wal_search(ctx))
+
+    def _found_by_wal_search(self, ctx: DrillContext) -> Check:
+        """The runbook finds the moment with `augeoctl wal search`: it must list this DELETE,
+        with its table, row count and the point the drill recovered to."""
+        delete = ctx.journal.get("delete") or {}
+        xid, rows = str(delete.get("xid")), delete.get("rows")
+        since = ctx.disaster_at - timedelta(seconds=1) if ctx.disaster_at else None
+        found = self.platform.wal_search(since, None, 1, self.reporter).found
+        match = [d for d in found if str(d.xid) == xid and any(
+            o.op == "DELETE" and o.relation == EVENTS and o.rows == rows for o in d.operations)]
+        if not match:
+            listed = "; ".join(f"xid {d.xid}: {d.to_dict()['summary']}" for d in found) or "nothing"
+            return Check("wal-search", False, f"`wal search` did not list the DELETE of {rows} rows of "
+                         f"{EVENTS} (xid {xid}); it listed {listed}")
+        point = match[0].restore_point
+        return Check("wal-search", point == ctx.expected_point,
+                     f"`wal search` lists xid {xid}: DELETE {rows} row(s) of {EVENTS}, restore point "
+                     f"{model.format_time(point)}"
+                     + ("" if point == ctx.expected_point else
+                        f", not the drill's {model.format_time(ctx.expected_point)}"))
+
     def repair(self, ctx: DrillContext) -> list[str]:
         """The runbook's last step after an accidental delete: merge the rows back from a
         copy recovered to just before the DELETE (the drill's target, or a new restore

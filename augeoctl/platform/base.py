@@ -15,6 +15,7 @@ from augeoctl.timeparse import format_time
 
 if TYPE_CHECKING:
     from augeoctl.backends.base import PostgresBackend, RedisBackend, RestorePlan
+    from augeoctl.backends.local_walsearch import SearchResult
     from augeoctl.backends.release import ReleaseBackend
     from augeoctl.dns.azure_source import AcsDomain
     from augeoctl.dns.drift import ExpectedRecord
@@ -137,6 +138,13 @@ class Platform(ABC):
         """The records the environment's DNS zone holds for the domain."""
         raise UsageError("--expected-from azure needs an Azure environment",
                          hint="pass --env NAME of an environment in the config")
+
+    def wal_search(self, since: datetime | None, until: datetime | None, min_rows: int,
+                   reporter: Reporter) -> SearchResult:
+        """The committed transactions that destroyed data, read from the archived WAL."""
+        raise UsageError(f"the WAL of {self.title} cannot be read with pg_waldump",
+                         hint="find the time in the application's logs or the server's audit log, "
+                              "then `augeoctl restore --to-time`")
 
     def plan_geo_restore(self, target: str | None) -> RestorePlan:
         """A restore of the newest geo-redundant backup into the paired region."""

@@ -6,6 +6,7 @@ against recovered data."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from augeoctl.backends.base import RestorePlan
 from augeoctl.backends.local_pg import LocalPostgresBackend
 from augeoctl.backends.local_redis import LocalRedisBackend
+from augeoctl.backends.local_walsearch import SearchResult
 from augeoctl.config import LOCAL, Environment, Settings
 from augeoctl.local.sandbox import Sandbox
 from augeoctl.platform import local_ops
@@ -98,6 +100,17 @@ class LocalPlatform(Platform):
     def planned_dsn(self, plan: RestorePlan) -> str:
         """The DSN a planned restore's target will answer on, known before it runs."""
         return self.sandbox.dsn(port=int(plan.extra["port"]))
+
+    def wal_search(self, since: datetime | None, until: datetime | None, min_rows: int,
+                   reporter: Reporter) -> SearchResult:
+        """Archives the current segment first (when the sandbox runs), so the newest commits
+        are searched too."""
+        if self.sandbox.status().postgres.running:
+            with reporter.step("archive the current WAL segment"):
+                self.archive_current_wal()
+        else:
+            reporter.warn("PostgreSQL is not running: only WAL already archived is searched")
+        return self.postgres().search_damage(since, until, min_rows, reporter)
 
     def archive_current_wal(self, timeout: float = 120) -> None:
         """Close the current WAL segment and wait until the archive holds it."""

@@ -260,3 +260,13 @@ def test_drill_on_azure_restores_verifies_measures_and_deletes(tmp_path, fake, c
         assert TOKEN not in f.read_text() and SECRET_PASSWORD not in f.read_text()
     hist = runner.invoke(cli, ["dr-drill", "history", "-o", "json"], catch_exceptions=False)
     assert len(json.loads(hist.stdout)["drills"]) == 2
+
+
+def test_wal_search_and_before_xid_are_refused_on_azure(tmp_path, fake, credential, sandbox) -> None:
+    # The WAL of a Flexible Server cannot be read: both say so and point to --to-time.
+    cfg = write_config(tmp_path, fake, sandbox)
+    r = invoke(cfg, "wal", "search")
+    assert r.exit_code == 2 and "cannot be read with pg_waldump" in r.stderr and "--to-time" in r.stderr
+    r = invoke(cfg, "restore", "--before-xid", "7352", "--target", "by-xid")
+    assert r.exit_code == 2 and "restores to a time, not to a transaction" in r.stderr
+    assert "by-xid" not in fake.servers

@@ -54,6 +54,9 @@ def test_each_scenario_passes_end_to_end(sandbox: SandboxHandle, scenario: str) 
         assert integ["expected_present"] > 0
         assert integ["expected_present"] + integ["after_recovery_point"] == integ["acknowledged"]
         assert {c["name"]: c["ok"] for c in data["checks"]}["application-data"]
+        # The runbook's way to find the moment: `wal search` lists the drill's DELETE.
+        search = next(c for c in data["checks"] if c["name"] == "wal-search")
+        assert search["ok"] and "DELETE" in search["detail"] and "app.events" in search["detail"], search
     if scenario == "redis-loss":
         assert integ["store"] == "redis" and integ["present"] > 0
     assert data["service"]["ready"] is True
