@@ -33,6 +33,7 @@ def _register() -> None:
         health,
         loadtest,
         migrate,
+        release,
         restore,
         runbook,
         sandbox,
@@ -51,6 +52,8 @@ def _register() -> None:
     cli.add_command(dns.dns)
     cli.add_command(dns.tls)
     cli.add_command(config.config_group)
+    cli.add_command(release.release)
+    cli.add_command(release.rollback)
     cli.add_command(wal.wal)
     cli.add_command(runbook.runbook)
 

@@ -92,6 +92,15 @@ class Sandbox:
         self.app_dir = self.dir / "app"
         self.app_pidfile = self.app_dir / "service.pid"
         self.app_log = self.app_dir / "service.log"
+        # The staging slot of the API (`augeoctl release`): its own gunicorn, started by a
+        # deployment into it; the slot records of both are in slots.json.
+        self.staging_dir = self.dir / "app-staging"
+        self.staging_pidfile = self.staging_dir / "service.pid"
+        self.staging_log = self.staging_dir / "service.log"
+        self.staging_portfile = self.staging_dir / "port"
+        from augeoctl.local.slots import SlotStore
+
+        self.slots = SlotStore(self.dir, self.home)
 
     # -- settings ------------------------------------------------------------
 
@@ -296,9 +305,11 @@ class Sandbox:
         if not port or procs.port_in_use(int(port)):
             port = procs.free_port()
         reporter.status(f"starting the reference service on 127.0.0.1:{port}")
+        self.slots.ensure_production()
         runner.start_service(
             int(port), self.dsn(port=int(state["postgres"]["port"])),
             self.redis_url(port=int(state["redis"]["port"])), self.app_log, self.app_pidfile,
+            slots_file=self.slots.file, slot="production",
         )
         if not runner.wait_ready(http_url(int(port)), 30):
             raise SandboxError(f"the reference service did not answer: {tools.tail(self.app_log, 5)}")
@@ -309,11 +320,12 @@ class Sandbox:
         reporter = reporter or NullReporter()
         with self.state.lock():
             state = self.state.load()
-            if self.app_pid() is not None:
+            if self.app_pid() is not None or procs.read_pid(self.staging_pidfile) is not None:
                 from augeoctl.local import service as runner
 
                 with reporter.step("stopping the reference service"):
                     runner.stop_service(self.app_pidfile)
+                    runner.stop_service(self.staging_pidfile)
             if self.postgres.created:
                 with reporter.step("stopping PostgreSQL"):
                     self.postgres.stop()

@@ -23,6 +23,7 @@ from augeoctl.platform.local_ops import ReferenceService, SandboxDisasters
 from augeoctl.progress import Reporter
 
 if TYPE_CHECKING:
+    from augeoctl.backends.local_release import LocalReleaseBackend
     from augeoctl.health.local import LocalHealth
 
 __all__ = ["LocalPlatform", "RedisTarget", "ReferenceService", "SandboxDisasters"]
@@ -60,6 +61,11 @@ class LocalPlatform(Platform):
 
     def has_redis(self) -> bool:
         return True
+
+    def release(self) -> LocalReleaseBackend:
+        from augeoctl.backends.local_release import LocalReleaseBackend
+
+        return LocalReleaseBackend(self.sandbox)
 
     def service_url(self, reporter: Reporter) -> str:
         """The sandbox's reference service, bringing the sandbox up when needed."""

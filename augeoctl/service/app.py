@@ -1,10 +1,14 @@
 """The reference service's FastAPI application.
 
 Configuration from the environment: ``AUGEO_SERVICE_PG_DSN`` and
-``AUGEO_SERVICE_REDIS_URL``. Endpoints:
+``AUGEO_SERVICE_REDIS_URL``; the release from ``AUGEO_SERVICE_SLOTS_FILE`` and
+``AUGEO_SERVICE_SLOT`` (the slot record a worker reads when it starts, so a graceful
+reload picks up a swap), else ``AUGEO_RELEASE``. A release may carry faults for drills
+and tests: ``{"ready": "fail"}`` (``/health/ready`` answers 503) and ``{"status_500":
+["GET /api/users/{user_id}/events"]}`` (those routes answer 500). Endpoints:
 
-- ``GET /health`` (process up), ``GET /health/live``, ``GET /health/ready`` (PostgreSQL
-  and Redis reachable, each with status and latency; 503 when not ready);
+- ``GET /health`` (process up, with ``release``), ``GET /health/live``, ``GET /health/ready``
+  (PostgreSQL and Redis reachable, each with status and latency; 503 when not ready);
 - ``GET /api/organizations``, ``GET /api/users/{id}`` (cached in Redis, ``X-Cache:
   hit|miss``), ``GET /api/users/{id}/events?limit=N``, ``POST /api/events``,
   ``GET /api/stats``;
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,7 +42,7 @@ class NewEvent(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
-def create_app(pg_dsn: str, redis_url: str) -> FastAPI:
+def create_app(pg_dsn: str, redis_url: str, release: dict[str, Any] | None = None) -> FastAPI:
     from psycopg_pool import AsyncConnectionPool
     from redis import asyncio as aioredis
 
@@ -55,12 +60,21 @@ def create_app(pg_dsn: str, redis_url: str) -> FastAPI:
         await cache.aclose()
 
     app = FastAPI(title="Augeo reference service", lifespan=lifespan)
+    release = release or {}
+    version = str(release.get("version") or "unversioned")
+    faults = release.get("faults") or {}
+    # "METHOD /path/{param}" -> (method, a pattern of the path): routing has not run yet
+    # when the middleware sees a request.
+    broken = [(r.split(" ", 1)[0], re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(r.split(" ", 1)[1])) + "$"))
+              for r in faults.get("status_500") or ()]
 
     @app.middleware("http")
     async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         start = time.perf_counter()
         status = 500
         try:
+            if any(request.method == m and p.match(request.url.path) for m, p in broken):
+                return JSONResponse({"detail": f"release {version}: deliberately broken"}, status_code=500)
             response = await call_next(request)
             status = response.status_code
             return response
@@ -97,7 +111,7 @@ def create_app(pg_dsn: str, redis_url: str) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", "release": version}
 
     @app.get("/health/live")
     async def live() -> dict[str, Any]:
@@ -106,8 +120,11 @@ def create_app(pg_dsn: str, redis_url: str) -> FastAPI:
     @app.get("/health/ready")
     async def ready() -> JSONResponse:
         pg, rd = await asyncio.gather(probe_pg(), probe_redis())
-        ok = pg["ok"] and rd["ok"]
-        body = {"status": "ready" if ok else "not-ready", "checks": {"postgres": pg, "redis": rd}}
+        ok = pg["ok"] and rd["ok"] and faults.get("ready") != "fail"
+        checks: dict[str, dict[str, Any]] = {"postgres": pg, "redis": rd}
+        if faults.get("ready") == "fail":
+            checks["release"] = {"ok": False, "error": f"release {version} fails its readiness"}
+        body = {"status": "ready" if ok else "not-ready", "release": version, "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/api/organizations")
@@ -182,9 +199,24 @@ def create_app(pg_dsn: str, redis_url: str) -> FastAPI:
     return app
 
 
+def release_from_env() -> dict[str, Any]:
+    """The release this worker serves: its slot's record, else AUGEO_RELEASE."""
+    slots_file, slot = os.environ.get("AUGEO_SERVICE_SLOTS_FILE"), os.environ.get("AUGEO_SERVICE_SLOT")
+    if slots_file and slot:
+        try:
+            record = json.loads(open(slots_file, encoding="utf-8").read()).get(slot) or {}
+        except (OSError, ValueError):
+            record = {}
+        if record.get("version"):
+            return dict(record)
+    return {"version": os.environ.get("AUGEO_RELEASE") or "unversioned"}
+
+
 def app_from_env() -> FastAPI:
-    """The uvicorn factory: ``uvicorn --factory augeoctl.service.app:app_from_env``."""
+    """The factory gunicorn's workers call (``augeoctl.service.app:app_from_env()``), or
+    ``uvicorn --factory augeoctl.service.app:app_from_env``."""
     try:
-        return create_app(os.environ["AUGEO_SERVICE_PG_DSN"], os.environ["AUGEO_SERVICE_REDIS_URL"])
+        return create_app(os.environ["AUGEO_SERVICE_PG_DSN"], os.environ["AUGEO_SERVICE_REDIS_URL"],
+                          release_from_env())
     except KeyError as exc:
         raise SystemExit(f"augeoctl service: {exc.args[0]} is not set") from None

@@ -64,7 +64,7 @@ def test_summary_windows_rates_errors_and_endpoints() -> None:
 def test_service_endpoints_and_readiness(sandbox: SandboxHandle) -> None:
     url = sandbox.sandbox.app_url()
     status, body, _ = get(url + "/health")
-    assert status == 200 and body == {"status": "ok"}
+    assert status == 200 and body == {"status": "ok", "release": "1.0.0"}  # a new sandbox's first release
     status, body, _ = get(url + "/health/live")
     assert status == 200 and body["status"] == "alive"
     status, body, _ = get(url + "/health/ready")
