@@ -316,7 +316,7 @@ def test_scheduled_verification_runs_at_the_required_cadences() -> None:
     assert "augeoctl dns audit" in runs["daily"] and "augeoctl tls check" in runs["daily"]
     assert "augeoctl health" in runs["health"]
     assert {m["environment"] for m in by_job["health"]["strategy"]["matrix"]["include"]} == {"dev", "staging", "prod"}
-    assert "augeoctl backup create --redis --env prod" in runs["redis-backup"]
+    assert "augeoctl backup create --kind redis --env prod" in runs["redis-backup"]
     assert "augeoctl dr-drill --env staging --yes" in runs["dr-drill"]
     assert any("upload-artifact" in s.get("uses", "") for s in steps(by_job["dr-drill"]))
     notify = by_job["notify"]
