@@ -3,6 +3,7 @@ required sections and is in the index, and the local ones run end to end."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -87,6 +88,28 @@ def _damage(sandbox: SandboxHandle) -> str:
     return str(xid)
 
 
+def _incident(name: str, home: Path, handle: SandboxHandle) -> None:
+    """What the runbook answers: a release in production to roll back, a migration that
+    failed half-way (each revision commits on its own)."""
+    if name == "failed-deployment":
+        assert run_cli("release", "deploy", "1.1.0", home=home).returncode == 0
+        promoted = run_cli("release", "promote", "--yes", "--watch", "1s", home=home)
+        assert promoted.returncode == 0, promoted
+    if name == "failed-migration":
+        from augeoctl.schema import shipped_ini
+
+        project = shipped_ini().parent
+        ini = home / "alembic.ini"
+        ini.write_text("[alembic]\n"
+                       f"script_location = {project}\n"
+                       f"version_locations = {project / 'versions'}{os.pathsep}"
+                       f"{REPO / 'tests' / 'migrations' / 'fixtures' / 'halfway'}\n"
+                       "path_separator = os\n")
+        failed = run_cli("migrate", "--alembic-ini", str(ini), "--yes", home=home)
+        assert failed.returncode == 1 and "augeoctl restore --to-time" in failed.stderr, failed
+        assert handle.sql("SELECT version_num FROM alembic_version")[0][0] != "0002"  # half-migrated
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("path", [p for p in BOOKS if "local" in book(p).environments], ids=lambda p: p.name)
 def test_local_runbooks_run_on_a_fresh_sandbox(path: Path) -> None:
@@ -96,6 +119,7 @@ def test_local_runbooks_run_on_a_fresh_sandbox(path: Path) -> None:
         assert run_cli("sandbox", "up", home=home).returncode == 0
         assert run_cli("backup", "create", "--kind", "all", home=home).returncode == 0
         xid = _damage(handle) if path.stem == "point-in-time-restore" else None
+        _incident(path.stem, home, handle)
         r = run_cli("runbook", "run", path.stem, "--env", "local", "--yes", "-o", "json", home=home)
         assert r.returncode == 0, r
         record = r.json()
