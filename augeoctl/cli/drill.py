@@ -50,7 +50,7 @@ def _bytes(text: str) -> int:
 @click.option("--disk-reserve", default="0", show_default=True,
               help="Disk that must stay free beyond what the restore needs (e.g. 2G).")
 @click.option("--keep", is_flag=True, help="Keep the recovered target(s) for inspection.")
-@click.option("--yes", is_flag=True, help="Do not ask before damaging the environment.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before damaging the environment.")
 @wait_option
 @common_options
 @click.pass_context

@@ -50,7 +50,7 @@ def _result_text(r: dict[str, Any]) -> str:
               help="Upgrade to this revision (head, or a revision id).")
 @click.option("--dry-run", is_flag=True,
               help="Print the SQL the upgrade would run (Alembic offline mode) and change nothing.")
-@click.option("--yes", is_flag=True, help="Do not ask for the environment's name to be typed.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for the environment's name to be typed.")
 @wait_option
 @common_options
 def migrate(alembic_ini: Path | None, revision: str, dry_run: bool, yes: bool, wait: str) -> None:

@@ -171,7 +171,7 @@ def targets_list() -> None:
 
 @targets.command("drop")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Do not ask for the name to be typed.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for the name to be typed.")
 @common_options
 @exclusive
 def targets_drop(name: str, yes: bool) -> None:

@@ -60,7 +60,7 @@ def runbook_show(name: str) -> None:
 
 @runbook.command("run")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Confirm every destructive step (no questions).")
+@click.option("--yes", "-y", is_flag=True, help="Confirm every destructive step (no questions).")
 @click.option("--from-step", "from_step", type=int, default=1, show_default=True, metavar="N",
               help="Start at step N (resume a failed run; values captured before N come from the last run).")
 @common_options

@@ -185,3 +185,15 @@ def test_dr_drill_history_filters_by_scenario_and_refuses_run_options(tmp_path) 
     assert [d["id"] for d in listed.json()["drills"]] == ["drill-2", "drill-0"]
     everything = run_cli("dr-drill", "history", "-o", "json", home=home)
     assert len(everything.json()["drills"]) == 3
+
+
+def test_every_yes_has_the_short_form_y() -> None:
+    from augeoctl.cli import cli
+
+    def walk(cmd: click.Command) -> list[click.Command]:
+        subs = list(cmd.commands.values()) if isinstance(cmd, click.Group) else []
+        return [cmd, *[c for s in subs for c in walk(s)]]
+
+    yes = [(c.name, p) for c in walk(cli) for p in c.params if isinstance(p, click.Option) and "--yes" in p.opts]
+    assert len(yes) >= 6
+    assert all("-y" in p.opts for _, p in yes), [n for n, p in yes if "-y" not in p.opts]
