@@ -222,7 +222,7 @@ def lint(session: nox.Session) -> None:
     session.run("mypy", "augeoctl")
 
 
-DRILL_SCENARIOS = ("accidental-delete", "server-loss", "redis-loss", "bad-migration")
+DRILL_SCENARIOS = ("accidental-delete", "server-loss", "redis-loss", "bad-migration", "bad-deploy")
 
 
 @nox.session

@@ -41,7 +41,7 @@ def _bytes(text: str) -> int:
 @click.group(invoke_without_command=True)
 @click.option("--scenario", type=click.Choice(model.SCENARIOS), default="accidental-delete",
               show_default=True, help="What goes wrong.")
-@click.option("--rto", default="4h", show_default=True, help="Recovery time objective.")
+@click.option("--rto", default=None, help="Recovery time objective [default: 4h; 5m for bad-deploy].")
 @click.option("--rpo", default="15m", show_default=True, help="Recovery point objective.")
 @click.option("--duration", default="20s", show_default=True,
               help="How long the write workload runs before the disaster.")
@@ -54,7 +54,7 @@ def _bytes(text: str) -> int:
 @wait_option
 @common_options
 @click.pass_context
-def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: str, rate: float,
+def dr_drill(ctx: click.Context, scenario: str, rto: str | None, rpo: str, duration: str, rate: float,
              disk_reserve: str, keep: bool, yes: bool, wait: str) -> None:
     """Run a disaster-recovery drill and judge it against RTO/RPO objectives.
 
@@ -87,7 +87,8 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str, rpo: str, duration: st
     from augeoctl.platform import platform_for
 
     cfg = DrillConfig(
-        scenario=scenario, rto=_seconds(rto, "--rto"), rpo=_seconds(rpo, "--rpo"),
+        scenario=scenario, rto=_seconds(rto, "--rto") if rto else model.default_rto(scenario),
+        rpo=_seconds(rpo, "--rpo"),
         duration=_seconds(duration, "--duration"), rate=rate, keep=keep,
         disk_reserve=_bytes(disk_reserve),
     )

@@ -31,8 +31,15 @@ from augeoctl.timeparse import format_duration, format_time
 __all__ = ["Check", "DrillPhase", "DrillReport", "Integrity", "judge", "to_json", "schema"]
 
 SCHEMA_VERSION = 2
-SCENARIOS = ("accidental-delete", "server-loss", "redis-loss", "bad-migration")
+SCENARIOS = ("accidental-delete", "server-loss", "redis-loss", "bad-migration", "bad-deploy")
 DEFAULT_RTO_SECONDS = 4 * 3600.0
+# A failed deployment is rolled back within 5 minutes (FR-020, SC-006).
+SCENARIO_RTO_SECONDS = {"bad-deploy": 300.0}
+
+
+def default_rto(scenario: str) -> float:
+    """The RTO objective a drill of ``scenario`` is judged against unless --rto is given."""
+    return SCENARIO_RTO_SECONDS.get(scenario, DEFAULT_RTO_SECONDS)
 DEFAULT_RPO_SECONDS = 15 * 60.0
 
 

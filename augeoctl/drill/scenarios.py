@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from augeoctl.drill import azure, local, local_migration, model
+from augeoctl.drill import azure, local, local_deploy, local_migration, model
 from augeoctl.drill.scenario import Scenario
 from augeoctl.errors import UsageError
 from augeoctl.platform import Platform
@@ -18,7 +18,8 @@ from augeoctl.progress import Reporter
 
 ScenarioType = type[Scenario[Any]]
 
-REGISTRY: tuple[ScenarioType, ...] = (*local.SCENARIOS, *local_migration.SCENARIOS, *azure.SCENARIOS)
+REGISTRY: tuple[ScenarioType, ...] = (*local.SCENARIOS, *local_migration.SCENARIOS, *local_deploy.SCENARIOS,
+                                      *azure.SCENARIOS)
 
 
 def available(platform: Platform, registry: Iterable[ScenarioType] = REGISTRY) -> list[ScenarioType]:

@@ -42,9 +42,17 @@ def test_each_scenario_passes_end_to_end(sandbox: SandboxHandle, scenario: str) 
     # that by the RPO objective.
     assert data["missing_before_recovery_point"] == 0
     assert data["lost_writes"] == sum(i["lost_writes"] for i in data["integrity"])
-    if scenario == "accidental-delete":
+    if scenario in ("accidental-delete", "bad-deploy"):
         assert data["lost_writes"] == 0
     assert 0 < data["rto_seconds"] < 4 * 3600
+    if scenario == "bad-deploy":
+        # Detected from live traffic by the gate's watch, rolled back, judged against 5 min.
+        assert data["objectives"]["rto_seconds"] == 300
+        rec = data["recovery"]
+        assert 0 < rec["detection_seconds"] <= data["rto_seconds"]
+        assert rec["rollback"]["verdict"] == "PASS" and rec["to"] == "1.0.0"
+        assert rec["failed_requests"] > 0 and rec["client_requests"] >= rec["failed_requests"]
+        assert {c["name"]: c["ok"] for c in data["checks"]}["staging-gate"]
     assert data["rpo_seconds"] is not None and data["rpo_seconds"] < 900
     integ = data["integrity"][0]
     assert integ["ok"] and integ["acknowledged"] > 10

@@ -183,7 +183,7 @@ def _matrix() -> list[Any]:
                       ("redis-loss", "SIGTERM", "after:verification"),
                       ("bad-migration", "SIGINT", "after:recovery")}
     out = []
-    for scenario in ("accidental-delete", "server-loss", "redis-loss", "bad-migration"):
+    for scenario in ("accidental-delete", "server-loss", "redis-loss", "bad-migration", "bad-deploy"):
         for name in SIGNALS:
             for boundary in BOUNDARIES:
                 case = (scenario, name, boundary)
@@ -225,6 +225,7 @@ def test_a_signal_after_the_disaster_repairs_and_exits_130(
     pytest.param("accidental-delete", "after:recovery", marks=pytest.mark.faults),
     ("bad-migration", "after:disaster"),
     pytest.param("bad-migration", "after:recovery", marks=pytest.mark.faults),
+    ("bad-deploy", "after:disaster"),
 ])
 def test_a_killed_drill_is_refused_over_and_repaired_from_its_journal(
         sandbox: SandboxHandle, tmp_path, scenario: str, boundary: str) -> None:
