@@ -28,9 +28,13 @@ def _get(url: str) -> tuple[int | None, Any]:
 
 
 def served_version(base: str) -> str | None:
-    """The release ``/health`` reports; None when the slot does not answer."""
+    """The release ``/health`` reports (its ``release`` or ``version`` field, the
+    AUGEO_RELEASE the app reads); None when the slot does not answer or says none."""
     status, body = _get(base.rstrip("/") + "/health")
-    return str(body.get("release")) if status == 200 and isinstance(body, dict) and body.get("release") else None
+    if status != 200 or not isinstance(body, dict):
+        return None
+    found = body.get("release") or body.get("version")
+    return str(found) if found else None
 
 
 @dataclass(frozen=True)

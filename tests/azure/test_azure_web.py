@@ -314,3 +314,36 @@ def test_pg_dsn_needs_a_user_and_reports_a_refused_token() -> None:
     with pytest.raises(AugeoError) as refused:
         azure_pg_dsn(env_of(migration_user="gh-deploy"), Refusing())
     assert refused.value.exit_code == EXIT_UNREACHABLE and "Entra token for PostgreSQL" in str(refused.value)
+
+
+def test_release_commands_on_azure_deploy_promote_and_roll_back(tmp_path, fake, credential) -> None:
+    from click.testing import CliRunner
+
+    from augeoctl.cli import cli
+
+    cfg = write_config(tmp_path, fake)
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, ["--config", str(cfg), "--env", "staging", *args, "-o", "json"],
+                                  catch_exceptions=False)
+
+    deployed = run("release", "deploy", "1.4.0", "--timeout", "30s")
+    assert deployed.exit_code == 0, deployed.output
+    assert json.loads(deployed.stdout)["healthy"] is True
+    promoted = run("release", "promote", "--yes", "--watch", "0s")
+    assert promoted.exit_code == 0, promoted.output
+    p = json.loads(promoted.stdout)
+    assert (p["from_version"], p["to_version"], p["verdict"]) == ("1.3.0", "1.4.0", "PASS")
+    assert served(fake.urls["production"])[1]["version"] == "1.4.0"
+    status = {s["slot"]: s for s in json.loads(run("release", "status").stdout)["slots"]}
+    assert (status["production"]["holds"], status["staging"]["holds"]) == ("1.4.0", "1.3.0")
+    assert all(s["consistent"] and s["ready"] for s in status.values())
+    rolled = run("rollback", "--yes")
+    assert rolled.exit_code == 0, rolled.output
+    r = json.loads(rolled.stdout)
+    assert (r["to_version"], r["verdict"]) == ("1.3.0", "PASS") and r["objective_seconds"] == 300
+    assert served(fake.urls["production"])[1]["version"] == "1.3.0"
+    fake.ready["staging"] = False  # staging (1.4.0 again) unhealthy: nothing to promote
+    refused = run("release", "promote", "--yes")
+    assert refused.exit_code == 2 and "not healthy" in refused.stderr
+    assert SECRET_VALUE not in deployed.output + promoted.output + rolled.output + refused.output
