@@ -32,7 +32,7 @@ def start_service(port: int, pg_dsn: str, redis_url: str, log_path: Path, pid_pa
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--worker-class", "uvicorn.workers.UvicornWorker",
+            [sys.executable, "-m", "gunicorn", "--worker-class", "augeoctl.service.worker.UvicornWorker",
              "--workers", str(workers), "--bind", f"{procs.LOOPBACK}:{port}",
              "--graceful-timeout", str(GRACEFUL_TIMEOUT), "--log-level", "warning",
              "augeoctl.service.app:app_from_env()"],
