@@ -63,6 +63,8 @@ _AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
     "redis_host": (False, str, "Redis host name, when not NAME.redis.cache.windows.net"),
     "redis_port": (False, int, "Redis port (default 6380, TLS)"),
     "redis_tls": (False, bool, "connect to Redis with TLS (default true)"),
+    "geo_location": (False, str, "region of a geo-restore (default: the Azure pair of the server's region)"),
+    "postgres_connect_wait": (False, float, "seconds a restored server may take to accept connections (default 900)"),
 }
 
 _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
@@ -353,6 +355,14 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
     if mode is not None and mode not in WAL_STREAMING:
         raise ConfigError(f'{source}: environments.{name}.wal_streaming is "{mode}"',
                           hint="use " + ", ".join(f'"{m}"' for m in WAL_STREAMING))
+    region = settings.get("geo_location")
+    if region is not None and not re.fullmatch(r"[a-z][a-z0-9]{2,39}", str(region)):
+        raise ConfigError(f'{source}: environments.{name}.geo_location "{region}" is not an Azure region name',
+                          hint='use the region\'s programmatic name, e.g. "northeurope" (`az account list-locations`)')
+    wait = settings.get("postgres_connect_wait")
+    if wait is not None and not 0 < wait <= 86400:
+        raise ConfigError(f"{source}: environments.{name}.postgres_connect_wait must be 0..86400 seconds, "
+                          f"got {wait}")
     stop = settings.get("drill_stop_at")
     if stop is not None:
         when, _, phase = str(stop).partition(":")
