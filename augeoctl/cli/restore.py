@@ -132,6 +132,13 @@ def restore(to_time: str | None, latest: bool, target: str | None, geo: bool, su
     segment), the restore fails (exit 1) and the target is kept, marked failed, unless
     --allow-partial is given. A --to-time restore never recovers past the requested time.
 
+    On Azure the target is a new Flexible Server: point-in-time in the source's region, or
+    with --geo from the newest geo-replicated backup in the paired region (or geo_location),
+    in the source's network unless --subnet / --private-dns-zone override it. Read-only
+    server parameters are not re-applied (named); static ones are followed by a restart.
+    A server with private access is verified only from inside its virtual network (exit 3
+    otherwise). A failure after the server was created names it and `targets drop`.
+
     Holds the AUGEO_HOME lock while it runs (one writer at a time; not with --dry-run):
     while another command holds it, exits 3 naming that command, or waits up to --wait.
     """

@@ -416,3 +416,13 @@ def test_a_failed_drill_deletes_its_server(tmp_path, fake, credential, standin) 
             if q.method == "PUT" and "/flexibleServers/drill-" in q.path and q.path.count("/") == 8]
     assert made and not [n for n in made if n in fake.servers]
     assert any(q.method == "DELETE" and q.path.endswith(made[0]) for q in fake.arm.requests)
+
+
+def test_network_options_are_refused_outside_azure(tmp_path) -> None:
+    from augeoctl.config import Environment, Settings
+    from augeoctl.errors import UsageError
+    from augeoctl.platform import platform_for
+
+    local = platform_for(Settings(env=Environment("local", "local"), home=tmp_path))
+    with pytest.raises(UsageError, match="--subnet and --private-dns-zone"):
+        local.place_restore(None, SUBNET, None)  # type: ignore[arg-type]
