@@ -68,6 +68,8 @@ _AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
     "staging_url": (False, str, "base URL of the staging slot's health probes (default https://DEFAULT_HOST_NAME)"),
     "postgres_host": (False, str, "PostgreSQL host name (default NAME.postgres.database.azure.com)"),
     "migration_user": (False, str, "Entra principal name the migration pipeline logs in to PostgreSQL as"),
+    "geo_location": (False, str, "region of a geo-restore (default: the Azure pair of the server's region)"),
+    "postgres_connect_wait": (False, float, "seconds a restored server may take to accept connections (default 900)"),
 }
 
 _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
@@ -372,6 +374,14 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
             raise ConfigError(f"{source}: environments.{name}.{key} {url!r} is not a base URL",
                               hint="give http(s)://HOST[:PORT][/PATH] without user, query or fragment, "
                                    "e.g. https://app-augeo-staging-api-staging.azurewebsites.net")
+    region = settings.get("geo_location")
+    if region is not None and not re.fullmatch(r"[a-z][a-z0-9]{2,39}", str(region)):
+        raise ConfigError(f'{source}: environments.{name}.geo_location "{region}" is not an Azure region name',
+                          hint='use the region\'s programmatic name, e.g. "northeurope" (`az account list-locations`)')
+    wait = settings.get("postgres_connect_wait")
+    if wait is not None and not 0 < wait <= 86400:
+        raise ConfigError(f"{source}: environments.{name}.postgres_connect_wait must be 0..86400 seconds, "
+                          f"got {wait}")
     stop = settings.get("drill_stop_at")
     if stop is not None:
         when, _, phase = str(stop).partition(":")

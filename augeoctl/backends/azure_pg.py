@@ -1,20 +1,27 @@
 """Azure Database for PostgreSQL Flexible Server: backups and point-in-time restore.
 
-A restore is always a NEW server (``create_mode=PointInTimeRestore``) in the source's
-region, tagged as made by augeoctl. Azure does not copy firewall rules or server
-parameters to the new server, so they are re-applied from the source; then the tool
-waits until the server accepts connections and verifies it with queries. Database
+A restore is always a NEW server, tagged as made by augeoctl: ``PointInTimeRestore`` in
+the source's region, or ``GeoRestore`` in the paired region (``azure_regions``), both with
+``pointInTimeUTC`` and the source's network (delegated subnet, private DNS zone, public
+access) unless overridden. Azure does not copy firewall rules or server parameters to
+the new server, so the modifiable ones are re-applied from the source (read-only ones
+are skipped and named; static ones are followed by a restart); then the tool waits
+until the server accepts connections and verifies its network and data with queries.
+A failure after Azure accepted the PUT names the server left behind and how to drop it. Database
 credentials are obtained at run time (a Microsoft Entra token, or the admin password
 from Key Vault) and are never printed, logged or written to reports.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from augeoctl import azure
+from augeoctl.backends.azure_regions import normalized, paired_region
 from augeoctl.backends.base import (
     BackupInfo,
     Check,
@@ -30,6 +37,8 @@ from augeoctl.backends.base import (
 )
 from augeoctl.config import Environment
 from augeoctl.errors import (
+    AugeoError,
+    DependencyError,
     NotFound,
     OperationFailed,
     RestoreError,
@@ -56,6 +65,22 @@ def _val(value: Any) -> str | None:
     if value is None:
         return None
     return str(getattr(value, "value", value))
+
+
+_SUBNET_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/"
+                        r"virtualNetworks/[^/]+/subnets/[^/]+", re.IGNORECASE)
+_DNS_ZONE_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/"
+                          r"privateDnsZones/[^/]+", re.IGNORECASE)
+
+
+def _network_of(server: Any) -> dict[str, Any]:
+    """A server's network properties (ServerGetWithVnet.json), None where unset."""
+    net = server.properties.network if server.properties else None
+    return {
+        "public_network_access": _val(getattr(net, "public_network_access", None)),
+        "delegated_subnet_resource_id": getattr(net, "delegated_subnet_resource_id", None),
+        "private_dns_zone_arm_resource_id": getattr(net, "private_dns_zone_arm_resource_id", None),
+    }
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -218,6 +243,7 @@ class AzurePostgresBackend(PostgresBackend):
         earliest = win.earliest
         if earliest is None:
             raise RestoreRefused(f"server {self.server_name} reports no restorable window yet")
+        location = str(src.location)
         if geo:
             backup_settings = src.properties.backup if src.properties else None
             if not backup_settings or (_val(backup_settings.geo_redundant_backup) or "").lower() != "enabled":
@@ -225,6 +251,7 @@ class AzurePostgresBackend(PostgresBackend):
                     f"server {self.server_name} does not have geo-redundant backups",
                     hint="geo-restore needs geo_redundant_backup enabled (it is set when the server is created)",
                 )
+            location = self._geo_location(location)
         elif to_time is not None and to_time < earliest:
             raise RestoreRefused(
                 f"{format_time(to_time)} is before the earliest restorable time {format_time(earliest)}",
@@ -237,31 +264,90 @@ class AzurePostgresBackend(PostgresBackend):
             raise TargetExists(name, f" (a server in {self.rg})")
         backup = BackupInfo(id="continuous", kind="postgres", started_at=None, finished_at=earliest,
                             location=str(src.id))
+        network = _network_of(src)
+        if geo and network.get("delegated_subnet_resource_id"):
+            # A delegated subnet belongs to one region: the source's cannot hold a server
+            # in the paired region. Checked again by with_network when --subnet is given.
+            network["delegated_subnet_resource_id"] = None
+            network["needs_subnet"] = True
         return RestorePlan(
             target=name, backup=backup, to_time=to_time, mode="geo" if geo else ("time" if to_time else "end"),
             wal_first=None, wal_last=None, window=win,
-            extra={"source_server": self.server_name, "location": src.location},
+            extra={"source_server": self.server_name, "location": location, "network": network},
         )
+
+    def _geo_location(self, source_location: str) -> str:
+        """The region of a geo-restore: the ``geo_location`` setting, else the Azure pair."""
+        configured = self.env.get("geo_location")
+        region = str(configured) if configured else paired_region(source_location)
+        if region is None:
+            raise RestoreRefused(
+                f"region {source_location} of server {self.server_name} has no Azure region pair",
+                hint="set geo_location in the environment's config to the region that holds its geo-backups",
+            )
+        if normalized(region) == normalized(source_location):
+            raise RestoreRefused(f"geo_location {region} is the server's own region",
+                                 hint="a geo-restore goes to another region; use a point-in-time restore here")
+        return region
+
+    def with_network(self, plan: RestorePlan, subnet: str | None, private_dns_zone: str | None) -> RestorePlan:
+        """The plan with the new server's network replaced by ``--subnet`` / ``--private-dns-zone``."""
+        network = dict(plan.extra.get("network") or {})
+        if subnet is not None:
+            if not _SUBNET_ID.fullmatch(subnet):
+                raise UsageError(f"--subnet {subnet!r} is not a subnet resource id",
+                                 hint="use /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Network/"
+                                      "virtualNetworks/VNET/subnets/SUBNET (a subnet delegated to "
+                                      "Microsoft.DBforPostgreSQL/flexibleServers)")
+            network["delegated_subnet_resource_id"] = subnet
+            network["public_network_access"] = "Disabled"
+            network.pop("needs_subnet", None)
+        if private_dns_zone is not None:
+            if not _DNS_ZONE_ID.fullmatch(private_dns_zone):
+                raise UsageError(f"--private-dns-zone {private_dns_zone!r} is not a private DNS zone resource id",
+                                 hint="use /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Network/"
+                                      "privateDnsZones/NAME.postgres.database.azure.com")
+            network["private_dns_zone_arm_resource_id"] = private_dns_zone
+        if network.get("delegated_subnet_resource_id") and not network.get("private_dns_zone_arm_resource_id"):
+            raise UsageError("a server in a delegated subnet needs a private DNS zone",
+                             hint="add --private-dns-zone with the zone linked to the subnet's virtual network")
+        if network.get("needs_subnet"):
+            raise RestoreRefused(
+                f"server {self.server_name} is in a virtual network; its subnet cannot hold a server in "
+                f"{plan.extra.get('location')}",
+                hint="give --subnet (a delegated subnet in the target region) and --private-dns-zone")
+        return replace(plan, extra={**plan.extra, "network": network})
 
     def restore(self, plan: RestorePlan, reporter: Reporter) -> RestoreResult:
         from azure.mgmt.postgresqlflexibleservers import models
 
+        network = dict(plan.extra.get("network") or {})
+        if network.pop("needs_subnet", False):
+            raise RestoreRefused(
+                f"server {self.server_name} is in a virtual network; its subnet cannot hold a server in "
+                f"{plan.extra.get('location')}",
+                hint="give --subnet (a delegated subnet in the target region) and --private-dns-zone")
         src = self.source()
         phases: list[Phase] = []
         t0 = _now()
+        location = str(plan.extra.get("location") or src.location)
+        # pointInTimeUTC is required for PointInTimeRestore and GeoRestore (the SDK's
+        # ServerProperties.point_in_time_utc; examples ServerCreatePointInTimeRestore.json and
+        # ServerCreateGeoRestore.json). A geo-restore asks for now, as `az postgres
+        # flexible-server geo-restore` does: Azure restores the newest geo-replicated backup.
         point = plan.to_time or _now() - timedelta(seconds=1)
-        location = src.location
-        props: dict[str, Any] = {"source_server_resource_id": src.id}
-        if plan.mode == "geo":
-            props["create_mode"] = "GeoRestore"
-            location = self.env.get("geo_location") or src.location
-        else:
-            props["create_mode"] = "PointInTimeRestore"
-            props["point_in_time_utc"] = point
+        props: dict[str, Any] = {"source_server_resource_id": src.id, "point_in_time_utc": point,
+                                 "create_mode": "GeoRestore" if plan.mode == "geo" else "PointInTimeRestore"}
+        wanted = {k: v for k, v in network.items() if v}
+        if wanted:
+            # The source's network (ServerGetWithVnet.json) unless --subnet / --private-dns-zone.
+            props["network"] = models.Network(**wanted)
         all_tags = {TAG_CREATED_BY: TAG_VALUE, "augeoctl-source": self.server_name,
                     "augeoctl-point-in-time": format_time(point) or ""}
         all_tags.update(plan.labels)
         body = models.Server(location=location, tags=all_tags, properties=models.ServerProperties(**props))
+        leftover = (f'server "{plan.target}" exists in {self.rg} (billed) and was NOT reported as restored; '
+                    f"remove it with `augeoctl targets drop {plan.target} --env {self.env.name}`")
         try:
             with reporter.step(f"Azure restore into new server {plan.target}"), \
                     azure.translated(f"restore of {self.server_name} into {plan.target}"):
@@ -269,28 +355,50 @@ class AzurePostgresBackend(PostgresBackend):
                 server = self._wait(poller, reporter)
         except OperationFailed as exc:
             half = self._exists(plan.target)
-            hint = (f'a half-made server "{plan.target}" exists and was NOT reported as restored; '
-                    f"remove it with `augeoctl targets drop {plan.target} --env {self.env.name}`"
-                    if half is not None else "no server was left behind")
+            hint = (f"a half-made {leftover}" if half is not None else "no server was left behind")
             raise RestoreError(f"the restore failed in Azure: {exc.message}", hint=hint) from None
         phases.append(Phase("azure_restore", t0, _now()))
+        try:
+            return self._after_create(plan, server, location, point, wanted, phases, reporter)
+        except AugeoError as exc:
+            # Every failure after Azure accepted the PUT leaves a server behind: name it.
+            if "targets drop" not in (exc.hint or ""):
+                exc.hint = f"{exc.hint}; {leftover}" if exc.hint else leftover
+            raise
 
+    def _after_create(self, plan: RestorePlan, server: Any, location: str, point: datetime,
+                      network: dict[str, str], phases: list[Phase], reporter: Reporter) -> RestoreResult:
         t1 = _now()
         with reporter.step("re-apply firewall rules and server parameters"):
-            applied = self._reapply(plan.target)
+            applied = self._reapply(plan.target, private=bool(network.get("delegated_subnet_resource_id")),
+                                    reporter=reporter)
         phases.append(Phase("reconfigure", t1, _now()))
+        if applied["static"]:
+            # Static parameters take effect only after a restart (isDynamicConfig false).
+            t_restart = _now()
+            with reporter.step(f"restart {plan.target} for static parameters"), \
+                    azure.translated(f"restarting server {plan.target}"):
+                self._wait(self.client.servers.begin_restart(self.rg, plan.target, **self._lro_kwargs()), reporter)
+            phases.append(Phase("restart", t_restart, _now()))
+            applied["pending_restart"] = self._pending_restart(plan.target, applied["static"])
+            if applied["pending_restart"]:
+                reporter.warn("still pending a restart on the new server: " + ", ".join(applied["pending_restart"]))
 
         t2 = _now()
         fqdn = server.properties.fully_qualified_domain_name if server.properties else None
         if not fqdn:
             raise RestoreError(f"server {plan.target} has no host name yet")
+        private = bool(network.get("delegated_subnet_resource_id")) or (
+            str(network.get("public_network_access") or "").lower() == "disabled")
         with reporter.step("wait for connections"):
-            self._wait_connectable(fqdn, reporter)
+            self._wait_connectable(fqdn, reporter, private=private, network=network, target=plan.target)
         phases.append(Phase("connect", t2, _now()))
 
         t3 = _now()
-        with reporter.step("verify (queries)"):
-            checks, tables = self._verify(fqdn)
+        with reporter.step("verify (network, queries)"):
+            checks = [self._network_check(server, network)]
+            query_checks, tables = self._verify(fqdn)
+            checks += query_checks
         phases.append(Phase("verify", t3, _now()))
         if not all(c.ok for c in checks):
             bad = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok)
@@ -301,8 +409,20 @@ class AzurePostgresBackend(PostgresBackend):
             backup_id="continuous", requested=plan.to_time, reached=point if plan.mode != "geo" else None,
             phases=tuple(phases), verification=tuple(checks), tables=tables,
             extra={"mode": plan.mode, "server_id": getattr(server, "id", None), "location": location,
-                   "reapplied": applied},
+                   "reapplied": applied, "network": network},
         )
+
+    def _network_check(self, server: Any, wanted: dict[str, str]) -> Check:
+        """Whether the new server got the network it was asked for."""
+        got = _network_of(server)
+        wrong = [f"{k} is {got.get(k) or 'unset'}, not {v}" for k, v in wanted.items()
+                 if v and (got.get(k) or "").lower() != str(v).lower()]
+        if wrong:
+            return Check("network", False, "; ".join(wrong))
+        where = got.get("delegated_subnet_resource_id")
+        return Check("network", True, f"subnet {where.rsplit('/', 1)[-1]}, private DNS zone "
+                     f"{(got.get('private_dns_zone_arm_resource_id') or '').rsplit('/', 1)[-1]}" if where
+                     else f"public network access {got.get('public_network_access') or 'default'}")
 
     def _wait(self, poller: Any, reporter: Reporter) -> Any:
         """Wait for a long-running operation, showing its status and elapsed time."""
@@ -312,11 +432,20 @@ class AzurePostgresBackend(PostgresBackend):
             poller.wait(timeout=1.0)
         return poller.result()
 
-    def _reapply(self, target: str) -> dict[str, int]:
+    def _reapply(self, target: str, *, private: bool, reporter: Reporter) -> dict[str, Any]:
+        """Copy what a restore does not: firewall rules and the source's modifiable overrides.
+
+        Azure lists parameters it manages itself as ``user-override`` with ``isReadOnly``
+        (archive_command, archive_mode ... in ConfigurationsListByServer.json) and refuses
+        a PUT of them: they are skipped and named. Static parameters (``isDynamicConfig``
+        false) are applied and returned in ``static``; the caller restarts the server.
+        """
         from azure.mgmt.postgresqlflexibleservers import models
 
-        with azure.translated(f"reading firewall rules of {self.server_name}"):
-            rules = list(self.client.firewall_rules.list_by_server(self.rg, self.server_name))
+        rules: list[Any] = []
+        if not private:  # a server in a delegated subnet has no firewall rules
+            with azure.translated(f"reading firewall rules of {self.server_name}"):
+                rules = list(self.client.firewall_rules.list_by_server(self.rg, self.server_name))
         for rule in rules:
             with azure.translated(f"firewall rule {rule.name} on {target}"):
                 self.client.firewall_rules.begin_create_or_update(
@@ -328,7 +457,11 @@ class AzurePostgresBackend(PostgresBackend):
                 ).result()
         with azure.translated(f"reading server parameters of {self.server_name}"):
             configs = list(self.client.configurations.list_by_server(self.rg, self.server_name))
-        changed = [c for c in configs if c.properties and (c.properties.source or "") == "user-override"]
+        overrides = [c for c in configs if c.properties and (c.properties.source or "") == "user-override"]
+        read_only = sorted(str(c.name) for c in overrides if c.properties.is_read_only)
+        changed = [c for c in overrides if not c.properties.is_read_only]
+        if read_only:
+            reporter.warn("not re-applied, read-only (managed by Azure): " + ", ".join(read_only))
         for c in changed:
             with azure.translated(f"server parameter {c.name} on {target}"):
                 self.client.configurations.begin_put(
@@ -337,7 +470,17 @@ class AzurePostgresBackend(PostgresBackend):
                         value=c.properties.value, source="user-override")),
                     **self._lro_kwargs(),
                 ).result()
-        return {"firewall_rules": len(rules), "server_parameters": len(changed)}
+        return {"firewall_rules": len(rules), "server_parameters": len(changed),
+                "parameters": sorted(str(c.name) for c in changed), "read_only_skipped": read_only,
+                "static": sorted(str(c.name) for c in changed if c.properties.is_dynamic_config is False),
+                "pending_restart": []}
+
+    def _pending_restart(self, target: str, names: list[str]) -> list[str]:
+        """Those of ``names`` the new server still reports as pending a restart."""
+        with azure.translated(f"reading server parameters of {target}"):
+            configs = list(self.client.configurations.list_by_server(self.rg, target))
+        return sorted(str(c.name) for c in configs if c.name in names and c.properties
+                      and c.properties.is_config_pending_restart)
 
     # -- connecting ---------------------------------------------------------------
 
@@ -380,12 +523,14 @@ class AzurePostgresBackend(PostgresBackend):
             autocommit=True,
         )
 
-    def _wait_connectable(self, host: str, reporter: Reporter, timeout: float = 900) -> None:
+    def _wait_connectable(self, host: str, reporter: Reporter, *, private: bool = False,
+                          network: dict[str, str] | None = None, target: str = "") -> None:
         import psycopg
 
-        deadline = time.monotonic() + timeout
+        wait = self.env.get("postgres_connect_wait")
+        deadline = time.monotonic() + (float(wait) if wait is not None else 900.0)
         last = ""
-        while time.monotonic() < deadline:
+        while True:
             try:
                 with self._connect(host, timeout=5) as conn:
                     conn.execute("SELECT 1")
@@ -393,7 +538,20 @@ class AzurePostgresBackend(PostgresBackend):
             except psycopg.OperationalError as exc:
                 last = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
                 reporter.status(f"not accepting connections yet: {last}")
+            if time.monotonic() >= deadline:
+                break
             time.sleep(1)
+        if private:
+            # Private access: the server has no public endpoint; its name resolves only in
+            # the private DNS zone linked to its virtual network.
+            subnet = (network or {}).get("delegated_subnet_resource_id") or "private access"
+            zone = ((network or {}).get("private_dns_zone_arm_resource_id") or "").rsplit("/", 1)[-1]
+            raise DependencyError(
+                f"server {target or host} has private access only ({subnet}); "
+                f"augeoctl cannot reach {host}:{self._port()} from here: {last}",
+                hint="run augeoctl from inside the virtual network (or a network peered with it) that resolves "
+                     f"the private DNS zone{' ' + zone if zone else ''}, e.g. on the pipeline's private runner",
+            )
         raise RestoreError(f"server {host} did not accept connections: {last}")
 
     def _verify(self, host: str) -> tuple[list[Check], dict[str, int]]:

@@ -77,7 +77,8 @@ def _kind(kind: str | None, legacy: tuple[str, ...]) -> str:
 def _list_text(r: dict[str, Any]) -> str:
     rows = [[b["id"], b["kind"], "DAMAGED" if b.get("damaged") else "ok", b["finished_at"] or "-",
              human_bytes(b.get("size_bytes")),
-             ("-" if b.get("damaged") else f"{b['start_lsn']}..{b['stop_lsn']}") if b["kind"] == "postgres"
+             ("-" if b.get("damaged") or b.get("start_lsn") is None else f"{b['start_lsn']}..{b['stop_lsn']}")
+             if b["kind"] == "postgres"
              else f"{b['extra'].get('key_count')} keys"] for b in r["backups"]]
     out = [table(rows, ["ID", "KIND", "STATUS", "FINISHED", "SIZE", "WAL / KEYS"]) if rows else "no backups"]
     for b in r["backups"]:

@@ -27,6 +27,8 @@ from augeoctl.timeparse import format_duration, parse_time
 
 
 def _plan_text(p: dict[str, Any]) -> str:
+    if p["backup"]["start_lsn"] is None and "network" in p:
+        return _cloud_plan_text(p)
     lines = [
         "restore plan (dry run: nothing was changed)",
         f"  target        {p['target']} (new instance)",
@@ -46,6 +48,36 @@ def _plan_text(p: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _network_text(n: dict[str, Any]) -> str:
+    if n.get("delegated_subnet_resource_id"):
+        return (f"subnet {n['delegated_subnet_resource_id']}, private DNS zone "
+                f"{n.get('private_dns_zone_arm_resource_id') or '-'}")
+    return f"public network access {n.get('public_network_access') or 'default'}"
+
+
+def _cloud_plan_text(p: dict[str, Any]) -> str:
+    """A plan of a cloud restore (a new server, no WAL of ours to replay)."""
+    return "\n".join([
+        "restore plan (dry run: nothing was changed)",
+        f"  target        {p['target']} (new server in {p.get('location')})",
+        f"  recover to    {p['to_time'] or ('the newest geo-replicated backup' if p['mode'] == 'geo' else 'now')}",
+        f"  window        {p['window']['earliest']} .. {p['window']['latest']}",
+        f"  network       {_network_text(p['network'])}",
+    ])
+
+
+def _reapplied_text(a: dict[str, Any]) -> list[str]:
+    lines = [f"  re-applied      {a['firewall_rules']} firewall rule(s), {a['server_parameters']} server "
+             f"parameter(s)" + (f": {', '.join(a['parameters'])}" if a.get("parameters") else "")]
+    if a.get("read_only_skipped"):
+        lines.append(f"  not re-applied  {', '.join(a['read_only_skipped'])} (read-only, managed by Azure)")
+    if a.get("static"):
+        lines.append(f"  restarted for   {', '.join(a['static'])} (static parameters)")
+    if a.get("pending_restart"):
+        lines.append(f"  PENDING RESTART {', '.join(a['pending_restart'])}")
+    return lines
+
+
 def _result_text(r: dict[str, Any]) -> str:
     lines = [
         f"restored into new target {r['target']}",
@@ -56,7 +88,9 @@ def _result_text(r: dict[str, Any]) -> str:
         *([f"  archive end     {r['archive_end']} (newest archived commit)"] if r.get("archive_end") else []),
         *(["  PARTIAL         replay stopped before the point the archive holds (--allow-partial)"]
           if r.get("partial") else []),
-        f"  from backup     {r['backup_id']}, {r['wal_segments_replayed']} WAL segment(s) replayed",
+        *([f"  from backup     {r['backup_id']}, {r['wal_segments_replayed']} WAL segment(s) replayed"]
+          if "reapplied" not in r else [f"  server          {r.get('location')}, {_network_text(r['network'])}",
+                                        *_reapplied_text(r["reapplied"])]),
         "",
         table([[p["name"], format_duration(p["seconds"])] for p in r["phases"]]
               + [["total", format_duration(r["total_seconds"])]], ["PHASE", "TIME"]),
@@ -79,7 +113,12 @@ def _result_text(r: dict[str, Any]) -> str:
                    "prints it): recovery_target_xid, not inclusive.")
 @click.option("--target", metavar="NAME", help="Name of the new target (default: generated).")
 @click.option("--geo", is_flag=True,
-              help="Azure: restore the newest geo-redundant backup into the paired region.")
+              help="Azure: restore the newest geo-replicated backup (up to an hour old) into the paired "
+                   "region of the server's region, or the environment's geo_location.")
+@click.option("--subnet", metavar="ID",
+              help="Azure: delegated subnet (resource id) of the new server; default: the source's.")
+@click.option("--private-dns-zone", "private_dns_zone", metavar="ID",
+              help="Azure: private DNS zone (resource id) of the new server; default: the source's.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
 @click.option("--allow-partial", is_flag=True,
               help="Keep a restore whose replay stopped before the point the archive holds "
@@ -87,7 +126,8 @@ def _result_text(r: dict[str, Any]) -> str:
 @wait_option
 @common_options
 def restore(to_time: str | None, latest: bool, before_xid: str | None, target: str | None, geo: bool,
-            dry_run: bool, allow_partial: bool, wait: str) -> None:
+            subnet: str | None, private_dns_zone: str | None, dry_run: bool, allow_partial: bool,
+            wait: str) -> None:
     """Point-in-time restore into a NEW target, then verify it.
 
     Picks the newest base backup that finished before the time, copies it into a new
@@ -103,6 +143,13 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
     in the archived WAL), so it and everything committed after it are not replayed; the
     restore fails unless replay read that commit. Local sandbox only.
 
+    On Azure the target is a new Flexible Server: point-in-time in the source's region, or
+    with --geo from the newest geo-replicated backup in the paired region (or geo_location),
+    in the source's network unless --subnet / --private-dns-zone override it. Read-only
+    server parameters are not re-applied (named); static ones are followed by a restart.
+    A server with private access is verified only from inside its virtual network (exit 3
+    otherwise). A failure after the server was created names it and `targets drop`.
+
     Holds the AUGEO_HOME lock while it runs (one writer at a time; not with --dry-run):
     while another command holds it, exits 3 naming that command, or waits up to --wait.
     """
@@ -111,7 +158,7 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
         raise UsageError("--before-xid is the recovery target: give it without --to-time, --latest or --geo",
                          hint="e.g. --before-xid 7352 (the xid `augeoctl wal search` prints)")
     if geo and to_time is not None:
-        raise UsageError("--geo restores the newest geo-redundant backup; it takes no --to-time",
+        raise UsageError("--geo restores the newest geo-replicated backup; it takes no --to-time",
                          hint="use --geo --latest")
     if geo:
         latest = True
@@ -131,6 +178,7 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
             plan = backend.plan_restore_before_xid(xid, target)
         else:
             plan = backend.plan_restore(when, target)
+        plan = platform.place_restore(plan, subnet, private_dns_zone)
         if allow_partial:
             plan = replace(plan, allow_partial=True)
         if dry_run:

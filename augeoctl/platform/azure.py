@@ -73,6 +73,10 @@ class AzurePlatform(Platform):
     def plan_geo_restore(self, target: str | None) -> RestorePlan:
         return self.postgres().plan_geo_restore(target)
 
+    def place_restore(self, plan: RestorePlan, subnet: str | None, private_dns_zone: str | None) -> RestorePlan:
+        # Without overrides the new server takes the source's network (from the plan).
+        return self.postgres().with_network(plan, subnet, private_dns_zone)
+
     def has_redis(self) -> bool:
         return bool(self.settings.env.get("redis_name"))
 

@@ -146,6 +146,13 @@ class Platform(ABC):
                          hint="find the time in the application's logs or the server's audit log, "
                               "then `augeoctl restore --to-time`")
 
+    def place_restore(self, plan: RestorePlan, subnet: str | None, private_dns_zone: str | None) -> RestorePlan:
+        """The plan with the new server's network chosen (``--subnet``, ``--private-dns-zone``)."""
+        if subnet is not None or private_dns_zone is not None:
+            raise UsageError(f"--subnet and --private-dns-zone place an Azure server; {self.title} has no "
+                             "virtual network", hint="drop them, or use --env with an Azure environment")
+        return plan
+
     def plan_geo_restore(self, target: str | None) -> RestorePlan:
         """A restore of the newest geo-redundant backup into the paired region."""
         raise RestoreRefused(f"geo-restore is an Azure feature; {self.title} has one region",

@@ -1,7 +1,9 @@
 """The Azure backend through the real Azure SDK against the fake ARM on loopback.
 
-The restored "server" answers at the address of a real local PostgreSQL (the test
-sandbox), so the post-restore connection and verification run for real.
+The fake follows the REST specification (see tests/fakearm/postgres.py). The restored
+"server" answers at the address of a real local PostgreSQL set up like a Flexible Server
+(tests/azure/standin.py: TLS only, SCRAM, the Key Vault password and the Entra token as
+passwords), so the post-restore connection, verification and the drill's RTO run for real.
 """
 
 from __future__ import annotations
@@ -14,13 +16,24 @@ from click.testing import CliRunner
 
 from augeoctl import azure
 from augeoctl.cli import cli
-from tests.conftest import SandboxHandle
+from tests.azure import standin as standin_server
 from tests.fakearm.postgres import SECRET_PASSWORD, FlexibleServers
 from tests.fakearm.server import TOKEN, FakeArm, TestCredential
 
 pytestmark = pytest.mark.integration
 
 SOURCE = "psql-augeo-staging"
+SUBNET = ("/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-augeo-staging/providers/"
+          "Microsoft.Network/virtualNetworks/vnet-augeo/subnets/snet-postgres")
+ZONE = ("/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-augeo-staging/providers/"
+        "Microsoft.Network/privateDnsZones/augeo-staging.postgres.database.azure.com")
+
+
+@pytest.fixture(scope="module")
+def standin():
+    server = standin_server.start(SECRET_PASSWORD, TOKEN)
+    yield server
+    server.stop()
 
 
 @pytest.fixture()
@@ -28,8 +41,13 @@ def fake(tmp_path: Path):
     arm = FakeArm(tmp_path).start()
     pg = FlexibleServers(arm)
     pg.add_server(SOURCE)
+    # Three rules: more than one page (nextLink) of the list.
     pg.add_firewall_rule(SOURCE, "office", "203.0.113.10", "203.0.113.20")
-    pg.add_config(SOURCE, "max_connections", "400")
+    pg.add_firewall_rule(SOURCE, "pipeline", "198.51.100.7", "198.51.100.7")
+    pg.add_firewall_rule(SOURCE, "vpn", "192.0.2.1", "192.0.2.9")
+    pg.add_managed_configs(SOURCE)  # read-only, shown as user-override
+    pg.add_config(SOURCE, "max_connections", "400", dynamic=False)  # static
+    pg.add_config(SOURCE, "statement_timeout", "30000", dynamic=True)
     pg.add_config(SOURCE, "work_mem", "4096", source="system-default")
     yield pg
     arm.stop()
@@ -43,8 +61,8 @@ def credential():
     azure.set_credential_factory(None)
 
 
-def write_config(path: Path, fake: FlexibleServers, sandbox: SandboxHandle, **extra: object) -> Path:
-    port = sandbox.sandbox.pg_port()
+def write_config(path: Path, fake: FlexibleServers, standin: standin_server.StandIn, **extra: object) -> Path:
+    port = standin.port
     lines = [
         "[environments.staging]",
         f'subscription_id = "{fake.arm.subscription}"',
@@ -55,9 +73,9 @@ def write_config(path: Path, fake: FlexibleServers, sandbox: SandboxHandle, **ex
         "retry_total = 3",
         "poll_interval = 0.05",
         f"postgres_port = {port}",
-        'postgres_sslmode = "disable"',
-        'postgres_user = "augeo"',
     ]
+    extra.setdefault("postgres_user", standin_server.ENTRA_USER)
+    extra.setdefault("postgres_database", standin_server.DATABASE)
     for k, v in extra.items():
         lines.append(f"{k} = {json.dumps(v)}")
     cfg = path / "environments.toml"
@@ -74,14 +92,14 @@ def puts(fake: FlexibleServers, suffix: str) -> list:
     return [r for r in fake.arm.requests if r.method == "PUT" and r.path.endswith(suffix)]
 
 
-def test_point_in_time_restore_into_a_new_server(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_point_in_time_restore_into_a_new_server(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     r = invoke(cfg, "restore", "--to-time", "-1h", "--target", "pitr-staging-1", "-o", "json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert [p["name"] for p in out["phases"]] == ["azure_restore", "reconfigure", "connect", "verify"]
-    assert out["verified"] and out["tables"]["app.events"] == 2000
-    assert out["reapplied"] == {"firewall_rules": 1, "server_parameters": 1}
+    assert [p["name"] for p in out["phases"]] == ["azure_restore", "reconfigure", "restart", "connect", "verify"]
+    assert out["verified"] and out["tables"]["app.events"] == standin_server.ROWS
+    assert {c["name"] for c in out["verification"]} == {"network", "query"}
     (put,) = puts(fake, "/flexibleServers/pitr-staging-1")
     props = put.body["properties"]
     assert props["createMode"] == "PointInTimeRestore"
@@ -89,19 +107,49 @@ def test_point_in_time_restore_into_a_new_server(tmp_path, fake, credential, san
     assert props["pointInTimeUTC"].endswith(("Z", "+00:00"))
     assert put.body["location"] == "westeurope"
     assert put.body["tags"]["created-by"] == "augeoctl"
-    # What Azure does not copy was re-applied, and only user overrides.
-    assert fake.firewall["pitr-staging-1"]["office"]["properties"]["startIpAddress"] == "203.0.113.10"
-    assert set(fake.configs["pitr-staging-1"]) == {"max_connections"}
-    # The long-running operation was polled through InProgress.
-    polls = fake.arm.calls("GET", r"/operations/")
-    assert len(polls) >= 3
-    # The source was only read.
-    assert not [q for q in fake.arm.requests if q.method != "GET" and q.path.endswith(f"/{SOURCE}")]
-    assert credential.scopes[0] == (fake.arm.url + "/.default",)
+    # What Azure does not copy was re-applied: every firewall rule (the list has pages).
+    assert set(fake.firewall["pitr-staging-1"]) == {"office", "pipeline", "vpn"}
+    assert any("skipToken" in "".join(q.query) for q in fake.arm.calls("GET", r"/firewallRules$"))
+    assert out["reapplied"]["firewall_rules"] == 3
 
 
-def test_failed_restore_operation_is_reported_and_cleanup_offered(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_read_only_parameters_are_skipped_and_static_ones_restarted(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "restore", "--latest", "--target", "params-1", "-o", "json")
+    assert r.exit_code == 0, r.output
+    reapplied = json.loads(r.stdout)["reapplied"]
+    assert reapplied["read_only_skipped"] == ["archive_command", "archive_mode", "authentication_timeout"]
+    assert reapplied["parameters"] == ["max_connections", "statement_timeout"]
+    assert reapplied["static"] == ["max_connections"] and reapplied["pending_restart"] == []
+    assert "read-only" in r.stderr and "archive_mode" in r.stderr  # said so
+    # No PUT of a read-only parameter; the static one took effect after a restart.
+    assert not [q for q in puts(fake, "") if "/configurations/archive" in q.path]
+    new = fake.configs["params-1"]
+    assert new["max_connections"]["properties"]["source"] == "user-override"
+    assert new["max_connections"]["properties"]["isConfigPendingRestart"] is False
+    assert fake.restarts == ["params-1"]
+    text = invoke(cfg, "restore", "--latest", "--target", "params-2")
+    assert text.exit_code == 0, text.output
+    assert "not re-applied  archive_command, archive_mode, authentication_timeout" in text.stdout
+    assert "restarted for   max_connections" in text.stdout
+
+
+def test_long_running_operations_end_with_a_get_of_the_resource(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "restore", "--latest", "--target", "lro-1", "-o", "json")
+    assert r.exit_code == 0, r.output
+    path = fake.server_id("lro-1")
+    log = [(q.method, q.path, q.status) for q in fake.arm.requests]
+    i = log.index(("PUT", path, 202))
+    after = log[i + 1:]
+    polls = [e for e in after if "/operations/" in e[1]]
+    assert len(polls) >= 3  # InProgress, InProgress, Succeeded
+    last_poll = max(j for j, e in enumerate(after) if "/operations/" in e[1] and j < after.index(("GET", path, 200)))
+    assert after.index(("GET", path, 200)) > last_poll
+
+
+def test_failed_restore_operation_is_reported_and_cleanup_offered(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     fake.fail_next_restore = "Restore failed due to an internal error"
     r = invoke(cfg, "restore", "--latest", "--target", "broken-one")
     assert r.exit_code == 1
@@ -115,8 +163,8 @@ def test_failed_restore_operation_is_reported_and_cleanup_offered(tmp_path, fake
     assert "broken-one" not in fake.servers
 
 
-def test_throttling_and_server_errors_are_survived(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_throttling_and_server_errors_are_survived(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     fake.arm.inject("GET", rf"/flexibleServers/{SOURCE}$", 429, times=2, retry_after=1)
     fake.arm.inject("GET", r"/firewallRules$", 503, times=1)
     r = invoke(cfg, "restore", "--to-time", "-30m", "--target", "after-throttle", "-o", "json")
@@ -126,16 +174,16 @@ def test_throttling_and_server_errors_are_survived(tmp_path, fake, credential, s
     assert any(q.status == 503 for q in fake.arm.requests)
 
 
-def test_persistent_server_errors_exit_with_the_connectivity_code(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_persistent_server_errors_exit_with_the_connectivity_code(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     fake.arm.inject("GET", r"/flexibleServers/", 500, times=50)
     r = invoke(cfg, "backup", "list")
     assert r.exit_code == 3
     assert "HTTP 500" in r.stderr and "Traceback" not in r.output
 
 
-def test_auth_failure_is_reported_as_such(tmp_path, fake, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_auth_failure_is_reported_as_such(tmp_path, fake, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     azure.set_credential_factory(lambda env: TestCredential("expired-token"))
     try:
         r = invoke(cfg, "backup", "list")
@@ -153,8 +201,8 @@ def test_auth_failure_is_reported_as_such(tmp_path, fake, sandbox) -> None:
 
 
 def test_time_outside_the_window_and_name_collision_are_refused_before_any_put(
-        tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+        tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     r = invoke(cfg, "restore", "--to-time", "2001-01-01T00:00:00Z", "--target", "too-old")
     assert r.exit_code == 2 and "before the earliest restorable time" in r.stderr
     r = invoke(cfg, "restore", "--to-time", "+10m", "--target", "future")
@@ -167,16 +215,16 @@ def test_time_outside_the_window_and_name_collision_are_refused_before_any_put(
     assert not [q for q in fake.arm.requests if q.method == "PUT"]
 
 
-def test_dry_run_creates_nothing(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_dry_run_creates_nothing(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     r = invoke(cfg, "restore", "--to-time", "-2h", "--target", "planned", "--dry-run", "-o", "json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["plan"]["target"] == "planned"
     assert not [q for q in fake.arm.requests if q.method != "GET"]
 
 
-def test_backup_list_and_on_demand_backup(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_backup_list_and_on_demand_backup(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     r = invoke(cfg, "backup", "list", "-o", "json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
@@ -192,28 +240,121 @@ def test_backup_list_and_on_demand_backup(tmp_path, fake, credential, sandbox) -
     assert refused.exit_code == 2 and "Burstable" in refused.stderr
 
 
-def test_geo_restore_goes_to_the_paired_region_backup(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_geo_restore_goes_to_the_paired_region_with_a_time(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     r = invoke(cfg, "restore", "--geo", "--target", "geo-copy", "-o", "json")
     assert r.exit_code == 0, r.output
     (put,) = puts(fake, "/flexibleServers/geo-copy")
     assert put.body["properties"]["createMode"] == "GeoRestore"
+    assert put.body["location"] == "northeurope"  # the pair of westeurope
+    assert put.body["properties"]["pointInTimeUTC"].endswith(("Z", "+00:00"))
+    assert json.loads(r.stdout)["location"] == "northeurope"
     fake.servers[SOURCE]["properties"]["backup"]["geoRedundantBackup"] = "Disabled"
     r = invoke(cfg, "restore", "--geo", "--target", "geo-two")
     assert r.exit_code == 2 and "geo-redundant" in r.stderr
 
 
-def test_dropping_a_server_not_made_by_augeoctl_is_refused(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox)
+def test_geo_location_setting_overrides_the_pair_and_is_validated(tmp_path, fake, credential, standin) -> None:
+    fake.servers[SOURCE]["location"] = "swedencentral"
+    cfg = write_config(tmp_path, fake, standin, geo_location="swedensouth")
+    r = invoke(cfg, "restore", "--geo", "--target", "geo-sweden", "--dry-run", "-o", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["plan"]["location"] == "swedensouth"
+    r = invoke(cfg, "restore", "--geo", "--target", "geo-sweden", "-o", "json")
+    assert r.exit_code == 0, r.output
+    assert puts(fake, "/flexibleServers/geo-sweden")[0].body["location"] == "swedensouth"
+    bad = write_config(tmp_path, fake, standin, geo_location="Sweden South!")
+    r = invoke(bad, "restore", "--geo", "--target", "geo-bad")
+    assert r.exit_code == 2 and "geo_location" in r.stderr
+    same = write_config(tmp_path, fake, standin, geo_location="swedencentral")
+    r = invoke(same, "restore", "--geo", "--target", "geo-same")
+    assert r.exit_code == 2 and "own region" in r.stderr
+    assert not puts(fake, "/flexibleServers/geo-bad") and not puts(fake, "/flexibleServers/geo-same")
+
+
+def test_a_late_failure_names_the_server_left_behind(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    fake.arm.inject("PUT", r"/configurations/statement_timeout$", 400, code="InvalidParameterValue",
+                    message="Invalid value given for parameter statement_timeout.")
+    r = invoke(cfg, "restore", "--latest", "--target", "late-1", "-o", "json")
+    assert r.exit_code == 1
+    err = json.loads(r.stdout or r.stderr.strip().splitlines()[-1])["error"]
+    assert "statement_timeout" in err["message"]
+    assert err["hint"] and "late-1" in err["hint"] and "targets drop late-1 --env staging" in err["hint"]
+    assert "late-1" in fake.servers
+    dropped = invoke(cfg, "targets", "drop", "late-1", "--yes")
+    assert dropped.exit_code == 0, dropped.output
+    assert "late-1" not in fake.servers
+
+
+def test_a_failure_while_connecting_names_the_server_left_behind(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin, postgres_database="nosuchdb", postgres_connect_wait=1)
+    r = invoke(cfg, "restore", "--latest", "--target", "late-2")
+    assert r.exit_code == 1
+    assert "did not accept connections" in r.stderr and "targets drop late-2" in r.stderr
+    assert "late-2" in fake.servers
+
+
+def test_private_network_is_taken_from_the_source_and_verified(tmp_path, fake, credential, standin) -> None:
+    fake.servers[SOURCE]["properties"]["network"] = {
+        "publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": SUBNET, "privateDnsZoneArmResourceId": ZONE}
+    fake.firewall[SOURCE] = {}
+    fake.private_host = "127.0.0.1"  # augeoctl runs inside the VNet: the private name resolves
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "restore", "--latest", "--target", "private-1", "-o", "json")
+    assert r.exit_code == 0, r.output
+    net = puts(fake, "/flexibleServers/private-1")[0].body["properties"]["network"]
+    assert net == {"publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": SUBNET,
+                   "privateDnsZoneArmResourceId": ZONE}
+    (check,) = [c for c in json.loads(r.stdout)["verification"] if c["name"] == "network"]
+    assert check["ok"] and "snet-postgres" in check["detail"]
+    other = SUBNET.replace("snet-postgres", "snet-restore")
+    r = invoke(cfg, "restore", "--latest", "--target", "private-2", "--subnet", other, "-o", "json")
+    assert r.exit_code == 0, r.output
+    assert puts(fake, "/flexibleServers/private-2")[0].body["properties"]["network"][
+        "delegatedSubnetResourceId"] == other
+
+
+def test_private_server_unreachable_from_outside_the_vnet_exits_3(tmp_path, fake, credential, standin) -> None:
+    fake.servers[SOURCE]["properties"]["network"] = {
+        "publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": SUBNET, "privateDnsZoneArmResourceId": ZONE}
+    cfg = write_config(tmp_path, fake, standin, postgres_connect_wait=1)
+    r = invoke(cfg, "restore", "--latest", "--target", "private-out")
+    assert r.exit_code == 3, r.output
+    assert "private access only" in r.stderr and "inside the virtual network" in r.stderr
+    assert "private runner" in r.stderr and "targets drop private-out" in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_network_options_are_validated_before_anything_changes(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "restore", "--latest", "--target", "net-bad", "--subnet", "snet-postgres")
+    assert r.exit_code == 2 and "--subnet" in r.stderr and "resource id" in r.stderr
+    r = invoke(cfg, "restore", "--latest", "--target", "net-bad", "--subnet", SUBNET)
+    assert r.exit_code == 2 and "private DNS zone" in r.stderr
+    r = invoke(cfg, "restore", "--latest", "--target", "net-bad", "--private-dns-zone", "zone")
+    assert r.exit_code == 2 and "--private-dns-zone" in r.stderr
+    assert not [q for q in fake.arm.requests if q.method != "GET"]
+
+
+def test_backup_list_text_has_no_none(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "backup", "list")
+    assert r.exit_code == 0, r.output
+    assert "daily" in r.stdout and "None" not in r.stdout
+
+
+def test_dropping_a_server_not_made_by_augeoctl_is_refused(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
     fake.add_server("someone-elses")
     r = invoke(cfg, "targets", "drop", "someone-elses", "--yes")
     assert r.exit_code == 2
     assert "someone-elses" in fake.servers
 
 
-def test_secrets_never_appear_in_output(tmp_path, fake, credential, sandbox) -> None:
-    cfg = write_config(tmp_path, fake, sandbox, postgres_auth="password", key_vault_url=fake.arm.url,
-                       postgres_secret="pg-admin-password")
+def test_secrets_never_appear_in_output(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin, postgres_auth="password", key_vault_url=fake.arm.url,
+                       postgres_secret="pg-admin-password", postgres_user=standin_server.ADMIN)
     outputs = []
     for args in (["restore", "--to-time", "-10m", "--target", "secret-check", "-o", "json"],
                  ["restore", "--to-time", "-10m", "--target", "secret-check-2", "-v"],
@@ -228,12 +369,12 @@ def test_secrets_never_appear_in_output(tmp_path, fake, credential, sandbox) -> 
         assert TOKEN not in text
 
 
-def test_drill_on_azure_restores_verifies_measures_and_deletes(tmp_path, fake, credential, sandbox) -> None:
+def test_drill_on_azure_restores_verifies_measures_and_deletes(tmp_path, fake, credential, standin) -> None:
     import jsonschema
 
     from augeoctl.drill import model
 
-    cfg = write_config(tmp_path, fake, sandbox)
+    cfg = write_config(tmp_path, fake, standin)
     home = tmp_path / "home"
     runner = CliRunner(env={"AUGEO_HOME": str(home)})
     refused = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill"], input="")
@@ -262,11 +403,36 @@ def test_drill_on_azure_restores_verifies_measures_and_deletes(tmp_path, fake, c
     assert len(json.loads(hist.stdout)["drills"]) == 2
 
 
-def test_wal_search_and_before_xid_are_refused_on_azure(tmp_path, fake, credential, sandbox) -> None:
+def test_wal_search_and_before_xid_are_refused_on_azure(tmp_path, fake, credential, standin) -> None:
     # The WAL of a Flexible Server cannot be read: both say so and point to --to-time.
-    cfg = write_config(tmp_path, fake, sandbox)
+    cfg = write_config(tmp_path, fake, standin)
     r = invoke(cfg, "wal", "search")
     assert r.exit_code == 2 and "cannot be read with pg_waldump" in r.stderr and "--to-time" in r.stderr
     r = invoke(cfg, "restore", "--before-xid", "7352", "--target", "by-xid")
     assert r.exit_code == 2 and "restores to a time, not to a transaction" in r.stderr
     assert "by-xid" not in fake.servers
+
+
+def test_a_failed_drill_deletes_its_server(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    fake.arm.inject("PUT", r"/configurations/statement_timeout$", 400, code="InvalidParameterValue",
+                    message="Invalid value given for parameter statement_timeout.")
+    runner = CliRunner(env={"AUGEO_HOME": str(tmp_path / "home")})
+    r = runner.invoke(cli, ["--config", str(cfg), "--env", "staging", "dr-drill", "--yes", "-o", "json"],
+                      catch_exceptions=False)
+    assert r.exit_code == 4, r.output
+    assert json.loads(r.stdout)["verdict"] == "FAIL"
+    made = [q.path.rsplit("/", 1)[1] for q in fake.arm.requests
+            if q.method == "PUT" and "/flexibleServers/drill-" in q.path and q.path.count("/") == 8]
+    assert made and not [n for n in made if n in fake.servers]
+    assert any(q.method == "DELETE" and q.path.endswith(made[0]) for q in fake.arm.requests)
+
+
+def test_network_options_are_refused_outside_azure(tmp_path) -> None:
+    from augeoctl.config import Environment, Settings
+    from augeoctl.errors import UsageError
+    from augeoctl.platform import platform_for
+
+    local = platform_for(Settings(env=Environment("local", "local"), home=tmp_path))
+    with pytest.raises(UsageError, match="--subnet and --private-dns-zone"):
+        local.place_restore(None, SUBNET, None)  # type: ignore[arg-type]

@@ -1,8 +1,9 @@
 """Migrations on an Azure environment, through the real Azure SDK against the fake ARM:
 the pre-migration point is an on-demand backup (or the time marked on Burstable), and
 Alembic connects as the pipeline identity's Entra principal with a token as its password.
-The sandbox's PostgreSQL stands in for the Flexible Server (the fake reports its host);
-an unreachable server (outside the VNet) is exit 3 before any backup."""
+A TLS-only PostgreSQL with SCRAM passwords stands in for the Flexible Server (its Entra
+principal's password is the fake credential's token); an unreachable server (outside the
+VNet) is exit 3 before any backup."""
 
 from __future__ import annotations
 
@@ -15,31 +16,26 @@ import pytest
 from augeoctl import config
 from augeoctl.cli.common import Reporter
 from augeoctl.platform import platform_for
-from tests.azure.test_azure_pg import SOURCE, credential, fake, invoke, write_config  # noqa: F401
+from tests.azure import standin as standin_server
+from tests.azure.test_azure_pg import SOURCE, credential, fake, invoke, standin, write_config  # noqa: F401
 from tests.fakearm.postgres import FlexibleServers
 
 pytestmark = pytest.mark.integration
 
-NO_SANDBOX = SimpleNamespace(sandbox=SimpleNamespace(pg_port=lambda: 5432))  # the DSN is not used
+NO_SERVER = SimpleNamespace(port=5432)  # the DSN is not used
 
 
 def _config(tmp_path: Path, fake: FlexibleServers) -> Path:  # noqa: F811
-    return write_config(tmp_path, fake, NO_SANDBOX)  # type: ignore[arg-type]
+    return write_config(tmp_path, fake, NO_SERVER)  # type: ignore[arg-type]
 
 
 def test_migrate_on_azure_backs_up_then_migrates_as_the_entra_principal(tmp_path, fake, credential,  # noqa: F811
-                                                                          sandbox) -> None:
-    from psycopg import sql
-
+                                                                          standin) -> None:  # noqa: F811
     from tests.fakearm.server import TOKEN
 
-    sandbox.sql("DROP DATABASE IF EXISTS augeo_az")
-    sandbox.sql("CREATE DATABASE augeo_az")
-    sandbox.sql("DROP ROLE IF EXISTS \"augeo-pipeline\"")
-    with sandbox.connect() as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD {}").format(
-            sql.Identifier("augeo-pipeline"), sql.Literal(TOKEN)))
-    cfg = write_config(tmp_path, fake, sandbox, postgres_host="127.0.0.1", migration_user="augeo-pipeline",
+    user = standin_server.ENTRA_USER
+    standin.psql(f'CREATE DATABASE augeo_az OWNER "{user}"')
+    cfg = write_config(tmp_path, fake, standin, postgres_host="127.0.0.1", migration_user=user,
                        postgres_database="augeo_az")
     dry = invoke(cfg, "migrate", "--dry-run")
     assert dry.exit_code == 0, dry.output
@@ -50,16 +46,15 @@ def test_migrate_on_azure_backs_up_then_migrates_as_the_entra_principal(tmp_path
     result = json.loads(r.stdout)
     assert result["pre_migration_point"]["kind"] == "on-demand-backup"
     assert result["pre_migration_point"]["backup_id"] in fake.backups[SOURCE]
-    with sandbox.connect(sandbox.dsn.rsplit("/", 1)[0] + "/augeo_az") as conn:
-        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        (who,) = conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'app' "
-                              "AND tablename = 'events'").fetchone()
-    assert revision == result["revision_after"] and who == "augeo-pipeline"
+    revision = standin.psql("SELECT version_num FROM alembic_version", dbname="augeo_az")
+    owner = standin.psql("SELECT tableowner FROM pg_tables WHERE schemaname = 'app' AND tablename = 'events'",
+                         dbname="augeo_az")
+    assert revision == result["revision_after"] and owner == user  # as the Entra principal, over TLS
     assert TOKEN not in r.output + r.stderr + dry.output + dry.stderr
 
 
 def test_migrate_from_outside_the_vnet_is_exit_3_before_any_backup(tmp_path, fake, credential) -> None:  # noqa: F811
-    closed = SimpleNamespace(sandbox=SimpleNamespace(pg_port=lambda: 1))  # nothing listens on port 1
+    closed = SimpleNamespace(port=1)  # nothing listens on port 1
     cfg = write_config(tmp_path, fake, closed, postgres_host="127.0.0.1",  # type: ignore[arg-type]
                        migration_user="augeo-pipeline")
     r = invoke(cfg, "migrate", "--yes")
