@@ -94,6 +94,17 @@ def settings(ctx: click.Context | None = None) -> config.Settings:
     return root.meta["augeo.settings"]
 
 
+def duration_seconds(text: str, what: str) -> float:
+    """A duration option (``30s``, ``5m``, ``4h``) in seconds; a usage error naming the option."""
+    from augeoctl.errors import UsageError
+    from augeoctl.timeparse import parse_duration
+
+    try:
+        return parse_duration(text).total_seconds()
+    except UsageError as exc:
+        raise UsageError(f"{what}: {exc.message}", hint=exc.hint) from None
+
+
 def flag(name: str, ctx: click.Context | None = None) -> Any:
     """A common option as given on the command line (None when absent), without resolving.
 

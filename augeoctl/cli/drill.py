@@ -10,6 +10,7 @@ from augeoctl.cli.common import (
     command_lock,
     common_options,
     confirm_by_name,
+    duration_seconds,
     emit,
     reporter,
     settings,
@@ -18,14 +19,7 @@ from augeoctl.cli.common import (
 )
 from augeoctl.drill import model
 from augeoctl.errors import UsageError, VerdictFailed
-from augeoctl.timeparse import format_duration, parse_duration
-
-
-def _seconds(text: str, what: str) -> float:
-    try:
-        return parse_duration(text).total_seconds()
-    except UsageError as exc:
-        raise UsageError(f"{what}: {exc.message}", hint=exc.hint) from None
+from augeoctl.timeparse import format_duration
 
 
 def _bytes(text: str) -> int:
@@ -87,9 +81,9 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str | None, rpo: str, durat
     from augeoctl.platform import platform_for
 
     cfg = DrillConfig(
-        scenario=scenario, rto=_seconds(rto, "--rto") if rto else model.default_rto(scenario),
-        rpo=_seconds(rpo, "--rpo"),
-        duration=_seconds(duration, "--duration"), rate=rate, keep=keep,
+        scenario=scenario, rto=duration_seconds(rto, "--rto") if rto else model.default_rto(scenario),
+        rpo=duration_seconds(rpo, "--rpo"),
+        duration=duration_seconds(duration, "--duration"), rate=rate, keep=keep,
         disk_reserve=_bytes(disk_reserve),
     )
     drill = Drill(platform_for(settings()), reporter())

@@ -11,6 +11,7 @@ from augeoctl.cli.common import (
     command_lock,
     common_options,
     confirm_by_name,
+    duration_seconds,
     emit,
     reporter,
     settings,
@@ -18,14 +19,7 @@ from augeoctl.cli.common import (
     wait_option,
 )
 from augeoctl.errors import UsageError
-from augeoctl.timeparse import format_duration, parse_duration
-
-
-def _seconds(text: str, what: str) -> float:
-    try:
-        return parse_duration(text).total_seconds()
-    except UsageError as exc:
-        raise UsageError(f"{what}: {exc.message}", hint=exc.hint) from None
+from augeoctl.timeparse import format_duration
 
 
 def _backend() -> Any:
@@ -124,7 +118,7 @@ def deploy_command(artifact: str, slot: str, timeout: str, smoke: tuple[str, ...
     """
     from augeoctl.deploy import ops
 
-    seconds = _seconds(timeout, "--timeout")
+    seconds = duration_seconds(timeout, "--timeout")
     paths = _smoke(smoke)
     if slot != "staging":
         raise UsageError("a release goes into the staging slot, not production",
@@ -154,7 +148,7 @@ def promote_command(yes: bool, watch: str, timeout: str, smoke: tuple[str, ...],
     """
     from augeoctl.deploy import ops
 
-    seconds, watching, paths = _seconds(timeout, "--timeout"), _seconds(watch, "--watch"), _smoke(smoke)
+    seconds, watching, paths = duration_seconds(timeout, "--timeout"), duration_seconds(watch, "--watch"), _smoke(smoke)
     with command_lock(wait):
         backend = _backend()
         confirm_by_name(settings().env.name, yes, "swapping staging into production")
@@ -178,7 +172,7 @@ def rollback(yes: bool, dry_run: bool, objective: str, timeout: str, wait: str) 
     """
     from augeoctl.deploy import ops
 
-    limit, seconds = _seconds(objective, "--objective"), _seconds(timeout, "--timeout")
+    limit, seconds = duration_seconds(objective, "--objective"), duration_seconds(timeout, "--timeout")
     if dry_run:
         _run_gated(lambda: ops.rollback(_backend(), reporter(), timeout=seconds, objective=limit, dry_run=True),
                    _outcome_text)
