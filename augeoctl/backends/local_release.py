@@ -93,7 +93,7 @@ class LocalReleaseBackend(ReleaseBackend):
             runner.reload_service(self.sandbox.staging_pidfile)
 
     def finish_interrupted_swap(self, reporter: Reporter) -> str | None:
-        from augeoctl.deploy.probe import served_version
+        from augeoctl.backends.slot_probe import served_version
 
         slots = self.sandbox.slots.load()
         stale = []
@@ -110,7 +110,7 @@ class LocalReleaseBackend(ReleaseBackend):
         return f"reloaded {', '.join(stale)} to finish an interrupted swap"
 
     def server_errors(self, slot: str) -> int | None:
-        from augeoctl.deploy.probe import server_errors
+        from augeoctl.backends.slot_probe import server_errors
 
         info = self.slot(slot)
         return server_errors(info.url) if info.url else None

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from augeoctl.backends.release import PRODUCTION, SLOTS, STAGING, ReleaseBackend, older
-from augeoctl.deploy.probe import Health, look
+from augeoctl.backends.slot_probe import Health, look
 from augeoctl.errors import UsageError, VerdictFailed
 from augeoctl.progress import Reporter
 

@@ -17,8 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from augeoctl.backends.release import PRODUCTION, STAGING, check_version
 from augeoctl.errors import UsageError
+from augeoctl.releases import PRODUCTION, STAGING, check_version
 
 INITIAL_RELEASE = "1.0.0"  # what a new sandbox's production slot runs
 
