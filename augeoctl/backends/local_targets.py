@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,17 @@ class TargetStore:
         procs.stop(procs.read_pid(d / "redis.pid"), timeout=10, kill_after=False)
         self.sandbox.stop_postgres(d / "data", mode="immediate", timeout=30)
 
-    def remove(self, name: str) -> None:
-        """Stop a target's server and delete its folder."""
-        self.stop(name)
-        shutil.rmtree(self.dir(name), ignore_errors=True)
+    def remove(self, name: str, timeout: float = 60.0) -> None:
+        """Stop a target's server and delete its folder.
+
+        A server started a moment ago (``pg_ctl start -W`` does not wait) may not have
+        written its pid file when the first stop looks, and then writes into the folder
+        being deleted: stop and delete again until the folder stays gone.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            self.stop(name)
+            shutil.rmtree(self.dir(name), ignore_errors=True)
+            if not self.dir(name).exists() or time.monotonic() > deadline:
+                return
+            time.sleep(0.2)
