@@ -28,6 +28,7 @@ def _register() -> None:
         backup,
         config,
         dashboard,
+        db,
         dns,
         drill,
         health,
@@ -47,6 +48,7 @@ def _register() -> None:
     cli.add_command(dns.dns)
     cli.add_command(dns.tls)
     cli.add_command(config.config_group)
+    cli.add_command(db.db)
 
 
 _register()
