@@ -838,7 +838,9 @@ def test_the_deployment_identity_has_least_privilege(env: str) -> None:
     assert call.get("resource_group_id") == "${azurerm_resource_group.main.id}"
     assert call.get("web_app_id") == "${module.app.api_id}"
     definition = only(s, "azurerm_role_definition")
-    assert definition.get("assignable_scopes") == ["${var.redis_id}"]
+    assert definition.get("assignable_scopes") == ["${var.resource_group_id}"]
+    export = next(a for a in s.resources("azurerm_role_assignment") if a.labels[1] == "redis_export")
+    assert export.get("scope") == "${var.redis_id}"
     assert all(a.startswith("Microsoft.Cache/redisEnterprise/") for a in definition.child("permissions").get("actions"))
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## What is not in Terraform and why", 1)[1].split("\n## ", 1)[0]

@@ -60,10 +60,12 @@ resource "azurerm_role_assignment" "deploy" {
 
 # Export the Managed Redis database (augeoctl backup create --kind redis). No built-in role
 # is narrower than Contributor for Microsoft.Cache/redisEnterprise/databases/export/action,
-# so this role holds just the reads and the export.
+# so this role holds just the reads and the export. A custom role is defined at the
+# resource group (the narrowest assignable scope Azure allows for one) and assigned on the
+# Redis cluster only.
 resource "azurerm_role_definition" "redis_export" {
   name        = "Augeo Redis exporter (${var.prefix})"
-  scope       = var.redis_id
+  scope       = var.resource_group_id
   description = "Read the Managed Redis cluster and export its default database."
 
   permissions {
@@ -74,7 +76,7 @@ resource "azurerm_role_definition" "redis_export" {
     ]
   }
 
-  assignable_scopes = [var.redis_id]
+  assignable_scopes = [var.resource_group_id]
 }
 
 resource "azurerm_role_assignment" "redis_export" {
