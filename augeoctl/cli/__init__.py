@@ -28,6 +28,7 @@ def _register() -> None:
         backup,
         config,
         dashboard,
+        db,
         dns,
         drill,
         health,
@@ -56,6 +57,7 @@ def _register() -> None:
     cli.add_command(release.rollback)
     cli.add_command(wal.wal)
     cli.add_command(runbook.runbook)
+    cli.add_command(db.db)
 
 
 _register()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from augeoctl.backends.azure_redis import AzureRedisBackend
     from augeoctl.backends.azure_web import AzureReleaseBackend
     from augeoctl.backends.base import RestorePlan
+    from augeoctl.dbroles import DatabaseRoles
     from augeoctl.dns.azure_source import AcsDomain
     from augeoctl.dns.drift import ExpectedRecord
     from augeoctl.health.azure import AzureHealth
@@ -69,6 +70,17 @@ class AzurePlatform(Platform):
             reporter.warn(f"no on-demand backup ({exc.message}): the pre-migration time is marked instead")
             return MigrationPoint(at=datetime.now(UTC), kind="marked-time", backup_id=None, note=exc.message)
         return MigrationPoint(at=datetime.now(UTC), kind="on-demand-backup", backup_id=backup.id)
+
+    def database_roles(self) -> DatabaseRoles:
+        """Entra principals on the Flexible Server, made by the pipeline identity (an Entra
+        administrator of the server: ``migration_user``) with a token as its password, from
+        inside the VNet (the migration runner; docs/migrations-on-azure.md)."""
+        from augeoctl.backends.azure_web import azure_pg_dsn
+        from augeoctl.dbroles import DatabaseRoles, EntraPrincipals
+
+        env = self.settings.env
+        return DatabaseRoles(dsn=lambda: azure_pg_dsn(env), creator=EntraPrincipals(),
+                             where=f"Flexible Server {self.postgres_server}")
 
     def plan_geo_restore(self, target: str | None) -> RestorePlan:
         return self.postgres().plan_geo_restore(target)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from augeoctl.backends.base import PostgresBackend, RedisBackend, RestorePlan
     from augeoctl.backends.local_walsearch import SearchResult
     from augeoctl.backends.release import ReleaseBackend
+    from augeoctl.dbroles import DatabaseRoles
     from augeoctl.dns.azure_source import AcsDomain
     from augeoctl.dns.drift import ExpectedRecord
     from augeoctl.health import HealthProbe
@@ -100,6 +101,11 @@ class Platform(ABC):
     @abstractmethod
     def service_url(self, reporter: Reporter) -> str:
         """The API a load test targets by default."""
+
+    def database_roles(self) -> DatabaseRoles:
+        """Where `db grant-identity` makes roles: a DSN of a role allowed to create them,
+        and how this platform creates a principal's role."""
+        raise UsageError(f"database roles are not available on {self.title}")
 
     def release(self) -> ReleaseBackend:
         """The API's two slots (production, staging) and the swap between them."""

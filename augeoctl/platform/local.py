@@ -24,6 +24,7 @@ from augeoctl.progress import Reporter
 
 if TYPE_CHECKING:
     from augeoctl.backends.local_release import LocalReleaseBackend
+    from augeoctl.dbroles import DatabaseRoles
     from augeoctl.health.local import LocalHealth
 
 __all__ = ["LocalPlatform", "RedisTarget", "ReferenceService", "SandboxDisasters"]
@@ -85,6 +86,12 @@ class LocalPlatform(Platform):
             return WalProtection("stream-async", "asynchronous pg_receivewal: RPO bounded by the streaming lag")
         return WalProtection("archive", "archiving only: RPO bounded by archive_timeout = "
                              f"{self.sandbox.archive_timeout} s")
+
+    def database_roles(self) -> DatabaseRoles:
+        """Plain login roles in the sandbox's application database, made as its superuser."""
+        from augeoctl.dbroles import DatabaseRoles, PlainRoles
+
+        return DatabaseRoles(dsn=self.sandbox.dsn, creator=PlainRoles(), where="the sandbox's PostgreSQL")
 
     # -- the sandbox's servers ------------------------------------------------------
 

@@ -168,24 +168,88 @@ def test_app_settings_that_hold_secrets_are_key_vault_references() -> None:
         if SECRETISH.search(name):
             assert "@Microsoft.KeyVault(SecretUri=" in setting, f"{name} is not a Key Vault reference"
     assert "@Microsoft.KeyVault(SecretUri=" in locals_of("app")["kv_ref"]
-    assert set(platform_call("app").get("key_vault_secrets")) >= {"ACS_CONNECTION_STRING", "SESSION_SECRET_KEY"}
+    assert platform_call("app").get("key_vault_secrets") == "${local.key_vault_secrets}"
+    assert set(locals_of("platform")["key_vault_secrets"]) >= {"ACS_CONNECTION_STRING", "SESSION_SECRET_KEY"}
+
+
+def app_role(s: Stack, role: str) -> Block:
+    (found,) = [ra for ra in s.resources("azurerm_role_assignment")
+                if ra.file is not None and ra.file.parent.name == "app" and ra.get("role_definition_name") == role]
+    return found
 
 
 @ENVS
 def test_app_identities_are_key_vault_secrets_users(env: str) -> None:
     s = stack(env)
-    ra = only(s, "azurerm_role_assignment")
-    assert ra.get("role_definition_name") == "Key Vault Secrets User"
+    ra = app_role(s, "Key Vault Secrets User")
     assert ra.get("scope") == "${var.key_vault_id}"
-    assert set(ra.get("for_each")) == {"production", "staging"}
+    assert ra.get("for_each") == "${local.identities}" and ra.get("principal_id") == "${each.value}"
+    assert set(locals_of("app")["identities"]) == {"production", "staging"}
+
+
+# -- Item 1 (FR-022, FR-036): the app's identities reach their data ------------------------
 
 
 @ENVS
-def test_admin_front_end_is_a_standard_static_web_app_with_its_domain(env: str) -> None:
+def test_app_identities_reach_redis_and_publish_telemetry_with_entra(env: str) -> None:
+    s = stack(env)
+    identities = locals_of("app")["identities"]
+    assert identities == {"production": "${azurerm_linux_web_app.api.identity[0].principal_id}",
+                          "staging": "${azurerm_linux_web_app_slot.staging.identity[0].principal_id}"}
+    redis = only(s, "azurerm_managed_redis_access_policy_assignment")
+    assert redis.get("for_each") == "${local.identities}" and redis.get("object_id") == "${each.value}"
+    assert redis.get("managed_redis_id") == "${var.redis_id}"
+    assert platform_call("app").get("redis_id") == "${module.redis.id}"
+    # Application Insights takes Entra-authenticated telemetry only.
+    assert only(s, "azurerm_application_insights").get("local_authentication_enabled") is False
+    publisher = app_role(s, "Monitoring Metrics Publisher")
+    assert publisher.get("for_each") == "${local.identities}" and publisher.get("scope") == "${var.app_insights_id}"
+    assert platform_call("app").get("app_insights_id") == "${module.observability.app_insights_id}"
+
+
+@ENVS
+def test_the_pipeline_identity_is_a_postgres_entra_admin_that_can_make_app_roles(env: str) -> None:
+    s = stack(env)
+    admins = {b.labels[1]: b for b in s.resources("azurerm_postgresql_flexible_server_active_directory_administrator")}
+    assert admins["migrations"].get("principal_type") == "ServicePrincipal"
+    assert platform_call("postgres").get("migration_principal_object_id") == "${module.pipeline_identity.principal_id}"
+    assert platform_call("postgres").get("migration_principal_name") == "${module.pipeline_identity.name}"
+    # The app's database roles are made by `augeoctl db grant-identity`, run by that identity.
+    doc = (ROOT.parent / "docs" / "migrations-on-azure.md").read_text()
+    assert "augeoctl --env prod db grant-identity --principal app-augeo-prod-api" in doc
+
+
+# -- Item 8: the admin front end behind Front Door and the WAF --------------------------------
+
+
+@ENVS
+def test_admin_front_end_is_served_through_front_door_with_the_waf(env: str) -> None:
     s = stack(env)
     swa = only(s, "azurerm_static_web_app")
     assert swa.get("sku_tier") == "Standard" and swa.get("sku_size") == "Standard"
-    assert only(s, "azurerm_static_web_app_custom_domain").get("domain_name") == "admin.${var.domain}"
+    assert not s.resources("azurerm_static_web_app_custom_domain"), "admin.<domain> is on Front Door now"
+    sites = locals_of("frontdoor")["sites"]
+    assert set(sites) == {"api", "admin"}
+    assert sites["admin"]["origin"] == "${var.admin_origin_hostname}"
+    assert platform_call("frontdoor").get("admin_origin_hostname") == "${module.app.admin_default_hostname}"
+    domain = only(s, "azurerm_cdn_frontdoor_custom_domain")
+    assert domain.get("for_each") == "${local.sites}" and domain.get("host_name") == "${each.key}.${var.domain}"
+    assert domain.child("tls").get("certificate_type") == "ManagedCertificate"
+    assert domain.child("tls").get("minimum_version") == "TLS12"
+    # The one WAF policy (rate limit included) covers every site's domain and endpoint.
+    fw = only(s, "azurerm_cdn_frontdoor_security_policy").child("security_policies").child("firewall")
+    assert fw.get("cdn_frontdoor_firewall_policy_id") == "${azurerm_cdn_frontdoor_firewall_policy.main.id}"
+    domains = fw.child("association").children("domain")
+    assert [d.get("__for_each__") for d in domains] == ["${local.sites}", "${local.sites}"]
+    assert {d.get("cdn_frontdoor_domain_id") for d in domains} == {
+        "${azurerm_cdn_frontdoor_custom_domain.site[domain.key].id}",
+        "${azurerm_cdn_frontdoor_endpoint.site[domain.key].id}"}
+    # DNS: admin. points at Front Door and carries its validation token.
+    dns = platform_call("dns_email")
+    assert dns.get("admin_target") == "${module.frontdoor.admin_endpoint_hostname}"
+    assert dns.get("admin_validation_token") == "${module.frontdoor.admin_validation_token}"
+    txt = {r.get("name") for r in s.resources("azurerm_dns_txt_record")}
+    assert {"_dnsauth.api", "_dnsauth.admin"} <= txt
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
@@ -301,23 +365,29 @@ def test_acs_email_with_a_customer_managed_domain_linked(env: str) -> None:
     assert link.get("email_service_domain_id") == "${azurerm_email_communication_service_domain.main.id}"
 
 
+# Item 9: Front Door Premium (managed rule sets) in production, Standard in dev and staging.
+FRONT_DOOR_SKU = {"dev": "Standard_AzureFrontDoor", "staging": "Standard_AzureFrontDoor",
+                  "prod": "Premium_AzureFrontDoor"}
+
+
 @ENVS
-def test_front_door_premium_with_waf_rate_limit_on_the_api_domain(env: str) -> None:
+def test_front_door_sku_per_environment_with_waf_rate_limit(env: str) -> None:
     s = stack(env)
-    assert only(s, "azurerm_cdn_frontdoor_profile").get("sku_name") == "Premium_AzureFrontDoor"
+    profile = only(s, "azurerm_cdn_frontdoor_profile")
     waf = only(s, "azurerm_cdn_frontdoor_firewall_policy")
-    assert waf.get("sku_name") == "Premium_AzureFrontDoor" and waf.get("mode") == "Prevention"
-    assert waf.children("managed_rule"), "managed rules are why the profile is Premium"
+    sku = value(s, profile, "sku_name")
+    assert sku == FRONT_DOOR_SKU[env]
+    assert value(s, waf, "sku_name") == sku and waf.get("mode") == "Prevention"
+    (managed,) = [b for b in waf.children("managed_rule") if b.dynamic]
+    assert managed.get("__for_each__").startswith("${local.premium ? {")
+    assert locals_of("frontdoor")["premium"] == '${var.sku_name == "Premium_AzureFrontDoor"}'
     limits = [r for r in waf.children("custom_rule") if r.get("type") == "RateLimitRule"]
     assert len(limits) == 1 and limits[0].get("action") == "Block"
     assert 0 < value(s, limits[0], "rate_limit_threshold") <= 1000
-    policy = only(s, "azurerm_cdn_frontdoor_security_policy")
-    fw = policy.child("security_policies").child("firewall")
-    assert fw.get("cdn_frontdoor_firewall_policy_id") == "${azurerm_cdn_frontdoor_firewall_policy.main.id}"
-    domain = only(s, "azurerm_cdn_frontdoor_custom_domain")
-    assert domain.get("host_name") == "api.${var.domain}"
-    assert domain.child("tls").get("certificate_type") == "ManagedCertificate"
-    assert domain.child("tls").get("minimum_version") == "TLS12"
+    # The README's cost table names the same SKU for the environment.
+    section = (ROOT / "README.md").read_text().split(f"### {env}\n", 1)[1].split("###", 1)[0]
+    tier = "Premium" if sku.startswith("Premium") else "Standard"
+    assert f"| Front Door {tier} " in section, f"{env}: the cost table does not price Front Door {tier}"
 
 
 @ENVS
@@ -331,7 +401,7 @@ def test_vnet_subnets_with_nsgs_and_private_dns_zones(env: str) -> None:
     assert only(s, "azurerm_subnet_network_security_group_association").get("for_each") == "${local.subnets}"
     zones = set(locals_of("network")["private_zones"].values())
     assert zones == {"privatelink.postgres.database.azure.com", "privatelink.vaultcore.azure.net",
-                     "privatelink.redis.azure.net"}
+                     "privatelink.redis.azure.net", "privatelink.blob.core.windows.net"}
 
 
 # -- Migrations: GitHub-hosted runners in the VNet ---------------------------------------
@@ -342,7 +412,7 @@ def runner_rules() -> dict[str, dict[str, Any]]:
 
 
 @ENVS
-def test_runners_subnet_reaches_only_postgres_inside_the_vnet(env: str) -> None:
+def test_runners_subnet_reaches_only_postgres_and_the_private_endpoints_inside_the_vnet(env: str) -> None:
     s = stack(env)
     subnet = next(sub for sub in s.resources("azurerm_subnet") if sub.get("name") == "snet-runners")
     assert subnet.get("default_outbound_access_enabled") is False
@@ -357,9 +427,13 @@ def test_runners_subnet_reaches_only_postgres_inside_the_vnet(env: str) -> None:
     deny = rules["deny-vnet-outbound"]
     assert (deny["access"], deny["destination"], deny["port"]) == ("Deny", "VirtualNetwork", "*")
     assert allow["priority"] < deny["priority"]
-    # Nothing else in the VNet is allowed; outside it only HTTPS, then everything is denied.
+    # Inside the VNet only PostgreSQL and HTTPS to the private endpoints (Key Vault, Blob);
+    # outside it only HTTPS, then everything is denied.
+    endpoints = rules["allow-endpoints-https-outbound"]
+    assert (endpoints["port"], endpoints["destination"]) == ("443", "${azurerm_subnet.endpoints.address_prefixes[0]}")
+    assert endpoints["priority"] < deny["priority"]
     vnet_allows = [r for r in rules.values() if r["access"] == "Allow" and r["destination"] != "Internet"]
-    assert vnet_allows == [allow]
+    assert vnet_allows == [allow, endpoints]
     https, rest = rules["allow-https-outbound"], rules["deny-internet-outbound"]
     assert (https["port"], https["destination"]) == ("443", "Internet") and https["priority"] < rest["priority"]
     assert (rest["access"], rest["port"]) == ("Deny", "*")
@@ -390,7 +464,7 @@ def test_the_migration_identity_logs_in_to_postgres_with_entra(env: str) -> None
     s = stack(env)
     admins = {b.labels[1]: b for b in s.resources("azurerm_postgresql_flexible_server_active_directory_administrator")}
     assert admins["migrations"].get("principal_type") == "ServicePrincipal"
-    assert value(s, admins["migrations"], "principal_name") == inputs(env)["postgres_migration_principal_name"]
+    assert value(s, admins["migrations"], "principal_name") == "${module.pipeline_identity.name}"
     inner = next(b for b in parse_dir(ROOT / "modules" / "platform")
                  if b.type == "output" and b.labels == ("augeoctl_environment",))
     assert inner.get("value")["migration_user"] == "${module.postgres.migration_principal_name}"
@@ -423,7 +497,7 @@ def test_alert_rules_use_the_platform_thresholds(env: str) -> None:
     metric = {k: (v[2], v[3], v[4]) for k, v in locals_of("alerts")["metric_alerts"].items()}
     assert metric == {"response-time": ("HttpResponseTime", "Average", 3),
                       "cpu": ("CpuPercentage", "Average", 80), "memory": ("MemoryPercentage", "Average", 80)}
-    failed = only(s, "azurerm_monitor_activity_log_alert")
+    failed = next(a for a in s.resources("azurerm_monitor_activity_log_alert") if a.labels[1] == "failed_deployment")
     assert failed.child("criteria").get("statuses") == ["Failed"]
     assert failed.child("criteria").get("operation_name") == "${each.value}"
     assert set(failed.get("for_each").values()) == {"Microsoft.Web/sites/write",
@@ -450,7 +524,8 @@ def test_availability_test_on_health_with_certificate_lifetime_check(env: str) -
     test = only(s, "azurerm_application_insights_standard_web_test")
     assert test.get("for_each")["api"] == "https://api.${var.domain}/health"
     rules = test.child("validation_rules")
-    assert rules.get("ssl_check_enabled") is True and value(s, test, "validation_rules", "ssl_cert_remaining_lifetime") >= 7
+    # The spec's edge case: certificates alert 30 days before they expire.
+    assert rules.get("ssl_check_enabled") is True and value(s, test, "validation_rules", "ssl_cert_remaining_lifetime") >= 30
     assert any(a.child("application_insights_web_test_location_availability_criteria")
                for a in s.resources("azurerm_monitor_metric_alert"))
 
@@ -529,3 +604,258 @@ def test_the_dns_audit_reads_the_email_records_from_this_terraform() -> None:
     for i in (1, 2):
         name = f"selector{i}-azurecomm-prod-net._domainkey"
         assert found[(f"{name}.augeo.example", "CNAME")] == [f"{name}.azurecomm.net"]
+
+
+# -- Item 2 (FR-033): Redis exports every 4 hours to Blob storage, kept 30 days ----------------
+
+
+@ENVS
+def test_redis_exports_storage_private_keyless_with_30_day_lifecycle(env: str) -> None:
+    s = stack(env)
+    call = platform_call("redis_exports")
+    assert call.get("redis_id") == "${module.redis.id}"
+    account = only(s, "azurerm_storage_account")
+    assert account.get("shared_access_key_enabled") is False
+    assert account.get("default_to_oauth_authentication") is True
+    assert account.get("allow_nested_items_to_be_public") is False
+    assert account.get("min_tls_version") == "TLS1_2" and account.get("https_traffic_only_enabled") is True
+    rules = account.child("network_rules")
+    assert rules.get("default_action") == "Deny" and not rules.get("ip_rules")
+    assert rules.child("private_link_access").get("endpoint_resource_id") == "${var.redis_id}"
+    assert only(s, "azurerm_storage_container").get("container_access_type") == "private"
+    blob = [p for p in s.resources("azurerm_private_endpoint")
+            if p.child("private_service_connection").get("subresource_names") == ["blob"]]
+    assert len(blob) == 1
+    policy = only(s, "azurerm_storage_management_policy")
+    delete = policy.child("rule").child("actions").child("base_blob")
+    days = value(s, delete, "delete_after_days_since_creation_greater_than")
+    assert days == 30, f"{env}: exports kept {days} days"
+
+
+@ENVS
+def test_redis_export_roles_and_the_4_hour_schedule(env: str) -> None:
+    s = stack(env)
+    roles = locals_of("pipeline_identity")["role_assignments"]
+    assert roles["exports-data"] == {"scope": "${var.exports_container_id}", "role": "Storage Blob Data Contributor"}
+    assert roles["exports-delegator"] == {"scope": "${var.exports_account_id}", "role": "Storage Blob Delegator"}
+    call = platform_call("pipeline_identity")
+    assert call.get("exports_container_id") == "${module.redis_exports.container_id}"
+    export = only(s, "azurerm_role_definition").child("permissions").get("actions")
+    assert "Microsoft.Cache/redisEnterprise/databases/export/action" in export
+    readme = (ROOT / "README.md").read_text()
+    assert "augeoctl backup create --kind redis --env prod" in readme and '"0 */4 * * *"' in readme
+
+
+# -- Item 3 (FR-039, SC-009): critical alerts notify within 2 minutes ---------------------------
+
+ISO_SECONDS = {"PT1M": 60, "PT5M": 300, "PT10M": 600, "PT15M": 900, "PT30M": 1800, "PT1H": 3600}
+NOTIFICATION_SECONDS = 60  # the action group's delivery (email, Teams webhook), as budgeted
+BUDGET_SECONDS = 120
+
+
+def critical_alerts(s: Stack) -> dict[str, int]:
+    """Address -> worst-case detection plus notification, in seconds, of each rule with
+    severity 0 or 1: the evaluation interval (plus the test interval for an availability-test
+    rule), plus the action group's delivery."""
+    out: dict[str, int] = {}
+    for rule in s.resources("azurerm_monitor_scheduled_query_rules_alert_v2"):
+        if value(s, rule, "severity") <= 1:
+            out[rule.address] = ISO_SECONDS[value(s, rule, "evaluation_frequency")] + NOTIFICATION_SECONDS
+    tests = {t.labels[1]: t for t in s.resources("azurerm_application_insights_standard_web_test")}
+    for rule in s.resources("azurerm_monitor_metric_alert"):
+        severity = value(s, rule, "severity")
+        assert isinstance(severity, int), f"{rule.address}: severity {severity!r} is not a literal"
+        if severity > 1:
+            continue
+        detection = ISO_SECONDS[value(s, rule, "frequency") or "PT1M"]
+        if rule.child("application_insights_web_test_location_availability_criteria") is not None:
+            detection += int(value(s, tests["health"], "frequency"))
+        out[rule.address] = detection + NOTIFICATION_SECONDS
+    return out
+
+
+@ENVS
+def test_every_critical_alert_notifies_within_2_minutes(env: str) -> None:
+    s = stack(env)
+    critical = critical_alerts(s)
+    # The error-rate rule and the origin-down rule are the critical ones.
+    assert {"resource.azurerm_monitor_scheduled_query_rules_alert_v2.error_rate",
+            "resource.azurerm_monitor_metric_alert.origin_down"} <= set(critical)
+    late = {a: t for a, t in critical.items() if t > BUDGET_SECONDS}
+    assert not late, f"{env}: detection + notification above {BUDGET_SECONDS} s: {late}"
+    err = only(s, "azurerm_monitor_scheduled_query_rules_alert_v2")
+    assert (err.get("evaluation_frequency"), err.get("window_duration")) == ("PT1M", "PT5M")
+
+
+# -- Item 4: regional outage -------------------------------------------------------------------
+
+REGION_PAIRS = {"westeurope": "northeurope", "northeurope": "westeurope"}
+
+
+@ENVS
+def test_service_health_and_resource_health_alerts(env: str) -> None:
+    s = stack(env)
+    alerts = {a.labels[1]: a for a in s.resources("azurerm_monitor_activity_log_alert")}
+    health = alerts["service_health"]
+    assert health.get("scopes") == ["/subscriptions/${var.subscription_id}"]
+    crit = health.child("criteria")
+    assert crit.get("category") == "ServiceHealth"
+    assert {"Incident", "Maintenance"} <= set(crit.child("service_health").get("events"))
+    call = platform_call("alerts")
+    assert call.get("service_health_regions") == [
+        "Global", "${local.region_names[var.location]}", "${local.region_names[var.secondary_location]}"]
+    names = locals_of("platform")["region_names"]
+    assert inputs(env)["location"] in names and inputs(env)["secondary_location"] in names
+    services = s.resolve(crit.child("service_health").get("services"), crit.child("service_health"))
+    resource = alerts["resource_health"]
+    assert set(resource.get("for_each")) == {"postgres", "api"}
+    assert resource.get("for_each")["postgres"] == "${var.postgres_server_id}"
+    assert resource.get("for_each")["api"] == "${var.web_app_id}"
+    rh = resource.child("criteria")
+    assert rh.get("category") == "ResourceHealth" and rh.get("resource_id") == "${each.value}"
+    assert {"Degraded", "Unavailable"} <= set(rh.child("resource_health").get("current"))
+    assert call.get("postgres_server_id") == "${module.postgres.server_id}"
+    assert {"App Service", "Azure Database for PostgreSQL flexible servers", "Azure Front Door"} <= set(services)
+
+
+@ENVS
+def test_secondary_location_is_the_region_pair(env: str) -> None:
+    values = inputs(env)
+    assert values["secondary_location"] == REGION_PAIRS[values["location"]]
+
+
+def test_production_failover_stands_up_the_app_tier_in_the_pair_against_a_geo_restored_server() -> None:
+    normal = Stack("prod")
+    assert normal.gated_off == ["failover"]
+    assert len(normal.resources("azurerm_resource_group")) == 1
+    failover = Stack("prod", switches={"region_failover": True})
+    assert failover.gated_off == []
+    groups = failover.resources("azurerm_resource_group")
+    assert len(groups) == 2
+    call = platform_call("failover")
+    assert call.get("count") == "${var.region_failover ? 1 : 0}"
+    assert call.get("location") == "${var.secondary_location}"
+    assert call.get("postgres_fqdn") == "${var.failover_postgres_fqdn}"
+    assert inputs("prod")["region_failover"] is False and "failover_address_space" in inputs("prod")
+    inner = {b.labels[0]: b for b in parse_dir(ROOT / "modules" / "failover") if b.type == "module"}
+    assert {"network", "keyvault", "redis", "app"} <= set(inner)
+    assert inner["app"].get("postgres_fqdn") == "${var.postgres_fqdn}"
+    assert inner["app"].get("location") == "${var.location}"
+    assert platform_call("frontdoor").get("failover_origin_hostname") == (
+        "${var.region_failover ? module.failover[0].api_default_hostname : null}")
+    origins = locals_of("frontdoor")["api_origins"]
+    assert "priority = 2" in origins
+
+
+# -- Item 5: quota --------------------------------------------------------------------------------
+
+
+@ENVS
+def test_autoscale_at_maximum_and_failed_scale_actions_alert(env: str) -> None:
+    s = stack(env)
+    at_max = next(a for a in s.resources("azurerm_monitor_metric_alert") if a.labels[1] == "autoscale_at_maximum")
+    crit = at_max.child("criteria")
+    assert (crit.get("metric_namespace"), crit.get("metric_name")) == ("Microsoft.Insights/autoscalesettings",
+                                                                         "ObservedCapacity")
+    assert crit.get("operator") == "GreaterThanOrEqual"
+    assert value(s, at_max, "criteria", "threshold") == inputs(env)["app_max_instances"]
+    assert platform_call("alerts").get("autoscale_max_instances") == "${var.app_max_instances}"
+    assert platform_call("alerts").get("autoscale_setting_id") == "${module.app.autoscale_setting_id}"
+    failed = next(a for a in s.resources("azurerm_monitor_activity_log_alert") if a.labels[1] == "autoscale_failed")
+    assert failed.child("criteria").get("category") == "Autoscale"
+    assert failed.child("criteria").get("statuses") == ["Failed"]
+    readme = (ROOT / "README.md").read_text()
+    quota = readme.split("## Quota", 1)[1].split("\n## ", 1)[0]
+    assert "az quota usage list" in quota, "the manual vCPU quota check is documented"
+
+
+# -- Item 6 (FR-027): operator access into the VNet ----------------------------------------------
+
+
+@ENVS
+def test_only_the_app_and_the_runners_reach_postgres(env: str) -> None:
+    rules = [r for r in locals_of("network")["subnet_rules"] if r["subnet"] == "postgres"]
+    allows = {r["source"] for r in rules if r["access"] == "Allow" and r["direction"] == "Inbound"
+              and r["port"] == "5432"}
+    assert allows == {"${azurerm_subnet.app.address_prefixes[0]}", "${azurerm_subnet.runners.address_prefixes[0]}"}
+    deny = next(r for r in rules if r["access"] == "Deny")
+    assert (deny["direction"], deny["source"], deny["port"]) == ("Inbound", "VirtualNetwork", "*")
+    assert all(r["priority"] < deny["priority"] for r in rules if r["access"] == "Allow")
+    others = [r for r in rules if r["access"] == "Allow" and r["port"] != "5432"]
+    assert [r["source"] for r in others] == ["${azurerm_subnet.postgres.address_prefixes[0]}"]  # HA standby
+    (dynamic,) = [b for b in only(stack(env), "azurerm_network_security_group").children("security_rule") if b.dynamic]
+    assert dynamic.get("source_address_prefix") == "${security_rule.value.source}"
+
+
+@ENVS
+@pytest.mark.parametrize("rtype", ["azurerm_linux_web_app", "azurerm_linux_web_app_slot"])
+def test_scm_site_admits_only_the_runners_and_allow_listed_admins(env: str, rtype: str) -> None:
+    s = stack(env)
+    site = only(s, rtype).child("site_config")
+    assert site.get("scm_ip_restriction_default_action") == "Deny"
+    (scm,) = site.children("scm_ip_restriction")
+    assert scm.dynamic and scm.get("__for_each__") == "${local.scm_allowed}" and scm.get("action") == "Allow"
+    allowed = locals_of("app")["scm_allowed"].replace(" ", "")
+    assert allowed == '${merge({runners="${var.runners_egress_ip}/32"},var.admin_allowed_cidrs)}'
+    assert platform_call("app").get("runners_egress_ip") == "${module.network.runners_egress_ip}"
+    readme = (ROOT / "README.md").read_text()
+    assert "## Decision: operator access into the VNet" in readme
+
+
+# -- Item 7: the pipeline identity (GitHub OIDC, no expiring secret) ------------------------------
+
+GITHUB_ENVIRONMENT = {"dev": "dev", "staging": "staging", "prod": "production"}
+
+
+@ENVS
+def test_the_deployment_identity_is_federated_with_github_per_environment(env: str) -> None:
+    s = stack(env)
+    identity = only(s, "azurerm_user_assigned_identity")
+    assert identity.get("name") == "id-${var.prefix}-deploy"
+    creds = only(s, "azurerm_federated_identity_credential")
+    assert creds.get("for_each") == "${local.subjects}"
+    local = locals_of("pipeline_identity")
+    assert local["issuer"] == "https://token.actions.githubusercontent.com"
+    assert local["audience"] == "api://AzureADTokenExchange" and creds.get("audience") == ["${local.audience}"]
+    assert "repo:${var.github_org}/${var.github_repo}:environment:${var.github_environment}" in local["subjects"]
+    assert "repo:${var.github_org}/${var.github_repo}:pull_request" in local["subjects"]
+    values = inputs(env)
+    assert values["github_environment"] == GITHUB_ENVIRONMENT[env]
+    # Pull requests are unreviewed code: only dev trusts them.
+    assert values["github_trust_pull_requests"] is (env == "dev")
+    assert "var.trust_pull_requests ?" in local["subjects"]
+    assert not any(b.type == "variable" and "client_secret" in b.labels[0]
+                   for folder in s.modules() for b in parse_dir(folder))
+
+
+@ENVS
+def test_the_deployment_identity_has_least_privilege(env: str) -> None:
+    s = stack(env)
+    roles = locals_of("pipeline_identity")["role_assignments"]
+    assert not {"Owner", "Contributor", "User Access Administrator"} & {r["role"] for r in roles.values()}
+    assert not any("subscriptions" in str(r["scope"]) for r in roles.values())
+    call = platform_call("pipeline_identity")
+    assert call.get("resource_group_id") == "${azurerm_resource_group.main.id}"
+    assert call.get("web_app_id") == "${module.app.api_id}"
+    definition = only(s, "azurerm_role_definition")
+    assert definition.get("assignable_scopes") == ["${var.resource_group_id}"]
+    export = next(a for a in s.resources("azurerm_role_assignment") if a.labels[1] == "redis_export")
+    assert export.get("scope") == "${var.redis_id}"
+    assert all(a.startswith("Microsoft.Cache/redisEnterprise/") for a in definition.child("permissions").get("actions"))
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## What is not in Terraform and why", 1)[1].split("\n## ", 1)[0]
+    assert "The identity that runs Terraform" in section
+
+
+# -- Item 9 (FR-042, SC-010): the cost-variance check ---------------------------------------------
+
+
+@ENVS
+def test_weekly_cost_variance_report_against_the_budget(env: str) -> None:
+    s = stack(env)
+    action = only(s, "azurerm_cost_management_scheduled_action")
+    assert action.get("view_id").endswith("/providers/Microsoft.CostManagement/views/ms:AccumulatedCosts")
+    assert action.get("view_id").startswith("${var.resource_group_id}")
+    assert action.get("frequency") == "Weekly" and action.get("days_of_week") == ["Monday"]
+    assert action.get("email_addresses") == "${var.contact_emails}"
+    assert "**Cost variance (SC-010).**" in (ROOT / "README.md").read_text()

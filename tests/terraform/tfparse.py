@@ -24,6 +24,8 @@ import hcl2
 ROOT = Path(__file__).resolve().parents[2] / "terraform"
 ENVIRONMENTS = ("dev", "staging", "prod")
 _VAR = re.compile(r"^\$\{var\.([A-Za-z0-9_]+)\}$")
+# A module switched on and off by a variable: ``count = var.X ? 1 : 0``.
+_GATE = re.compile(r"^\$\{var\.([A-Za-z0-9_]+) \? 1 : 0\}$")
 
 
 def _unquote(value: Any) -> Any:
@@ -167,16 +169,33 @@ def resources(blocks: list[Block], rtype: str | None = None, kind: str = "resour
 
 
 class Stack:
-    """One environment: its root folder and the modules it calls, to follow variables."""
+    """One environment: its root folder and the modules it calls, to follow variables.
 
-    def __init__(self, env: str, root: Path = ROOT) -> None:
+    A module gated by ``count = var.X ? 1 : 0`` is part of the stack only when X is true in
+    this environment (or in ``switches``, which stand in for a ``-var X=true`` plan). A
+    module folder called twice (the failover app tier reuses the app module) is followed
+    through its first call: the primary region's.
+    """
+
+    def __init__(self, env: str, root: Path = ROOT, switches: dict[str, bool] | None = None) -> None:
         self.env = env
         self.root = root
         self.folder = root / "envs" / env
         self.blocks = parse_dir(self.folder)
-        # module folder -> (module call block, folder of the caller)
+        self.switches = dict(switches or {})
+        # module folder -> the module call block that reaches it first
         self.calls: dict[Path, Block] = {}
+        self.gated_off: list[str] = []
         self._walk(self.folder, None)
+
+    def _enabled(self, block: Block) -> bool:
+        match = _GATE.match(str(block.get("count", "")))
+        if not match:
+            return True
+        name = match.group(1)
+        if name in self.switches:
+            return self.switches[name]
+        return self.resolve(f"${{var.{name}}}", block) is True
 
     def _walk(self, folder: Path, call: Block | None) -> None:
         for block in parse_dir(folder):
@@ -185,7 +204,12 @@ class Stack:
             source = block.get("source", "")
             if not str(source).startswith("."):
                 continue
+            if not self._enabled(block):
+                self.gated_off.append(block.labels[0])
+                continue
             target = (folder / source).resolve()
+            if target in self.calls:
+                continue
             self.calls[target] = block
             self._walk(target, block)
 

@@ -29,6 +29,7 @@ module "platform" {
   teams_webhook_url = var.teams_webhook_url
 
   location                = "westeurope"
+  secondary_location      = "northeurope" # the region pair of westeurope
   static_web_app_location = "westeurope"
   domain                  = "dev.augeo.example"
   cost_center             = "augeo-platform"
@@ -49,15 +50,20 @@ module "platform" {
   postgres_admin_group_object_id = "00000000-0000-0000-0000-000000000000" # the DBA group
   postgres_admin_group_name      = "augeo-dev-dba"
 
-  # The deployment pipeline's service principal (GitHub Actions, workload identity
-  # federation): it runs the migrations from a GitHub-hosted runner in the VNet.
-  postgres_migration_principal_object_id = "00000000-0000-0000-0000-000000000000"
-  postgres_migration_principal_name      = "id-augeo-dev-deploy"
-  github_business_id                     = "123456789" # the GitHub organization's databaseId
+  # The deployment identity (modules/pipeline_identity): GitHub Actions jobs of this
+  # repository in the GitHub environment "dev" log in as it with OIDC; it runs the
+  # migrations from a GitHub-hosted runner in the VNet.
+  github_org                 = "augeo"
+  github_repo                = "augeo-platform"
+  github_environment         = "dev"
+  github_trust_pull_requests = true
+  github_business_id         = "123456789" # the GitHub organization's databaseId
 
   redis_sku               = "Balanced_B1"
   redis_high_availability = false
 
+  # Standard: custom WAF rules and the rate limit, no managed rule sets (terraform/README.md, Cost).
+  front_door_sku        = "Standard_AzureFrontDoor"
   rate_limit_per_minute = 600
   acs_data_location     = "Europe"
   dmarc_rua             = "dmarc-reports@augeo.example"
@@ -65,6 +71,6 @@ module "platform" {
   workbook_id           = "5d0e5f0a-1d7c-4c43-9a0e-2f7a4f0d1001"
 
   # Derived in terraform/README.md ("Cost"): the monthly estimate x 1.2, rounded up to 50.
-  monthly_budget    = 900
+  monthly_budget    = 550
   budget_start_date = "2026-12-01T00:00:00Z"
 }

@@ -29,6 +29,7 @@ module "platform" {
   teams_webhook_url = var.teams_webhook_url
 
   location                = "westeurope"
+  secondary_location      = "northeurope" # the region pair of westeurope
   static_web_app_location = "westeurope"
   domain                  = "augeo.example"
   cost_center             = "augeo-platform"
@@ -49,15 +50,26 @@ module "platform" {
   postgres_admin_group_object_id = "00000000-0000-0000-0000-000000000000" # the DBA group
   postgres_admin_group_name      = "augeo-prod-dba"
 
-  # The deployment pipeline's service principal (GitHub Actions, workload identity
-  # federation): it runs the migrations from a GitHub-hosted runner in the VNet.
-  postgres_migration_principal_object_id = "00000000-0000-0000-0000-000000000000"
-  postgres_migration_principal_name      = "id-augeo-prod-deploy"
-  github_business_id                     = "123456789" # the GitHub organization's databaseId
+  # The deployment identity (modules/pipeline_identity): GitHub Actions jobs of this
+  # repository in the GitHub environment "production" log in as it with OIDC; it runs the
+  # migrations from a GitHub-hosted runner in the VNet.
+  github_org                 = "augeo"
+  github_repo                = "augeo-platform"
+  github_environment         = "production"
+  github_trust_pull_requests = false
+  github_business_id         = "123456789" # the GitHub organization's databaseId
+
+  # A regional outage (runbook): set region_failover = true and failover_postgres_fqdn to
+  # the server `augeoctl restore --geo` made in secondary_location, then apply.
+  region_failover        = false
+  failover_postgres_fqdn = null
+  failover_address_space = "10.31.0.0/16"
 
   redis_sku               = "Balanced_B1"
   redis_high_availability = true
 
+  # Premium: the WAF's managed rule sets protect production.
+  front_door_sku        = "Premium_AzureFrontDoor"
   rate_limit_per_minute = 300
   acs_data_location     = "Europe"
   dmarc_rua             = "dmarc-reports@augeo.example"

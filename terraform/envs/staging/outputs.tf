@@ -25,3 +25,12 @@ output "github_network_settings_id" {
 output "augeoctl_environment" {
   value = module.platform.augeoctl_environment
 }
+
+output "deploy_client_id" {
+  description = "AZURE_CLIENT_ID of this environment's GitHub environment (OIDC; no client secret)."
+  value       = module.platform.deploy_client_id
+}
+
+output "redis_exports_container_url" {
+  value = module.platform.redis_exports_container_url
+}

@@ -1,5 +1,8 @@
 # The platform's alert rules (the same thresholds `augeoctl health` and the dashboard
-# evaluate), an availability test on /health, and the portal workbook.
+# evaluate), availability tests with the certificate check, the regional-outage alerts
+# (Service Health, Resource Health), the quota alerts (autoscale at its maximum or failing),
+# and the portal workbook. A critical alert (severity 0 or 1) is evaluated every minute, so
+# that detection plus notification fits in 2 minutes (SC-009; tests/terraform checks it).
 
 resource "azurerm_monitor_action_group" "oncall" {
   name                = "ag-${var.prefix}-oncall"
@@ -21,7 +24,8 @@ resource "azurerm_monitor_action_group" "oncall" {
   }
 }
 
-# Error rate above 5 % over 5 minutes, from Application Insights requests.
+# Error rate above 5 % over 5 minutes, from Application Insights requests, evaluated every
+# minute: detection within a minute, notification within two (SC-009).
 resource "azurerm_monitor_scheduled_query_rules_alert_v2" "error_rate" {
   name                 = "alert-${var.prefix}-error-rate"
   location             = var.location
@@ -29,7 +33,7 @@ resource "azurerm_monitor_scheduled_query_rules_alert_v2" "error_rate" {
   scopes               = [var.app_insights_id]
   description          = "More than 5 % of API requests failed in the last 5 minutes."
   severity             = 1
-  evaluation_frequency = "PT5M"
+  evaluation_frequency = "PT1M"
   window_duration      = "PT5M"
   tags                 = var.tags
 
@@ -142,19 +146,144 @@ resource "azurerm_application_insights_standard_web_test" "health" {
   }
 }
 
+# Not a critical alert: a standard test runs at most every 5 minutes per location, too slow
+# for the 2-minute notification; an outage is caught first by origin_down below. This one
+# is the outside view and the certificate warning.
 resource "azurerm_monitor_metric_alert" "availability" {
   for_each            = azurerm_application_insights_standard_web_test.health
   name                = "alert-${var.prefix}-${each.key}-availability-or-certificate"
   resource_group_name = var.resource_group_name
   scopes              = [each.value.id, var.app_insights_id]
   description         = "${each.key} failed from 2 locations: down, or its TLS certificate expires within ${var.cert_expiry_days} days."
-  severity            = 1
+  severity            = 2
   tags                = var.tags
 
   application_insights_web_test_location_availability_criteria {
     web_test_id           = each.value.id
     component_id          = var.app_insights_id
     failed_location_count = 2
+  }
+
+  action {
+    action_group_id = azurerm_monitor_action_group.oncall.id
+  }
+}
+
+# The API or the admin front end is down: Front Door probes each origin every 30 s from
+# its edge, and the share of healthy probes drops below half. Evaluated every minute
+# (Minimum over the window, so the first bad minute fires): the critical "down" alert.
+resource "azurerm_monitor_metric_alert" "origin_down" {
+  name                = "alert-${var.prefix}-origin-down"
+  resource_group_name = var.resource_group_name
+  scopes              = [var.front_door_profile_id]
+  description         = "Fewer than half of Front Door's health probes reach an origin (the API or the admin front end)."
+  severity            = 1
+  frequency           = "PT1M"
+  window_size         = "PT5M"
+  tags                = var.tags
+
+  criteria {
+    metric_namespace = "Microsoft.Cdn/profiles"
+    metric_name      = "OriginHealthPercentage"
+    aggregation      = "Minimum"
+    operator         = "LessThan"
+    threshold        = 50
+  }
+
+  action {
+    action_group_id = azurerm_monitor_action_group.oncall.id
+  }
+}
+
+# A regional outage: Azure's own incidents, maintenance and advisories for the platform's
+# services in its region (and its pair, and global services such as Front Door and Entra).
+resource "azurerm_monitor_activity_log_alert" "service_health" {
+  name                = "alert-${var.prefix}-service-health"
+  location            = "global"
+  resource_group_name = var.resource_group_name
+  scopes              = ["/subscriptions/${var.subscription_id}"]
+  description         = "Azure Service Health: an incident, maintenance or advisory for the platform's services in its regions."
+  tags                = var.tags
+
+  criteria {
+    category = "ServiceHealth"
+
+    service_health {
+      events    = ["Incident", "Maintenance", "ActionRequired", "Security"]
+      locations = var.service_health_regions
+      services  = var.service_health_services
+    }
+  }
+
+  action {
+    action_group_id = azurerm_monitor_action_group.oncall.id
+  }
+}
+
+# The resources the platform cannot run without, as Azure Resource Health sees them: the
+# Flexible Server and the web app becoming degraded or unavailable for a platform reason.
+resource "azurerm_monitor_activity_log_alert" "resource_health" {
+  for_each            = { postgres = var.postgres_server_id, api = var.web_app_id }
+  name                = "alert-${var.prefix}-${each.key}-resource-health"
+  location            = "global"
+  resource_group_name = var.resource_group_name
+  scopes              = [each.value]
+  description         = "Azure Resource Health: the ${each.key} resource is degraded or unavailable."
+  tags                = var.tags
+
+  criteria {
+    category    = "ResourceHealth"
+    resource_id = each.value
+
+    resource_health {
+      current  = ["Degraded", "Unavailable"]
+      previous = ["Available", "Unknown"]
+      reason   = ["PlatformInitiated", "Unknown"]
+    }
+  }
+
+  action {
+    action_group_id = azurerm_monitor_action_group.oncall.id
+  }
+}
+
+# Quota: autoscale has scaled the plan to its maximum (it cannot add capacity any more)...
+resource "azurerm_monitor_metric_alert" "autoscale_at_maximum" {
+  name                = "alert-${var.prefix}-autoscale-at-maximum"
+  resource_group_name = var.resource_group_name
+  scopes              = [var.autoscale_setting_id]
+  description         = "Autoscale runs the App Service plan at its maximum of ${var.autoscale_max_instances} instances."
+  severity            = 2
+  frequency           = "PT5M"
+  window_size         = "PT15M"
+  tags                = var.tags
+
+  criteria {
+    metric_namespace = "Microsoft.Insights/autoscalesettings"
+    metric_name      = "ObservedCapacity"
+    aggregation      = "Maximum"
+    operator         = "GreaterThanOrEqual"
+    threshold        = var.autoscale_max_instances
+  }
+
+  action {
+    action_group_id = azurerm_monitor_action_group.oncall.id
+  }
+}
+
+# ... or a scale action failed (for instance for want of capacity or quota in the region).
+resource "azurerm_monitor_activity_log_alert" "autoscale_failed" {
+  name                = "alert-${var.prefix}-autoscale-failed"
+  location            = "global"
+  resource_group_name = var.resource_group_name
+  scopes              = [var.autoscale_setting_id]
+  description         = "An autoscale action on the App Service plan failed."
+  tags                = var.tags
+
+  criteria {
+    category    = "Autoscale"
+    resource_id = var.autoscale_setting_id
+    statuses    = ["Failed"]
   }
 
   action {

@@ -1,5 +1,5 @@
 # The backend (Linux web app on an App Service plan, with a staging slot) and the admin
-# front end (Static Web Apps). The backend accepts traffic only from this platform's
+# front end (Static Web Apps, served through Front Door). The backend accepts traffic only from this platform's
 # Front Door, reads its secrets through Key Vault references with its managed identity,
 # and reaches PostgreSQL, Redis and Key Vault through the VNet.
 
@@ -19,6 +19,14 @@ locals {
   # staging slot when it deploys and it moves with the code in a swap. Terraform neither
   # sets nor removes it (ignore_changes on both slots).
   sticky = ["AUGEO_ENVIRONMENT", "POSTGRES_DATABASE"]
+  # name => CIDR allowed to the SCM site: the runners' egress (deployments run there) and the
+  # operators' admin ranges (admin_allowed_cidrs).
+  scm_allowed = merge({ runners = "${var.runners_egress_ip}/32" }, var.admin_allowed_cidrs)
+  # The app's two identities (production slot, staging slot).
+  identities = {
+    production = azurerm_linux_web_app.api.identity[0].principal_id
+    staging    = azurerm_linux_web_app_slot.staging.identity[0].principal_id
+  }
 }
 
 resource "azurerm_service_plan" "main" {
@@ -124,6 +132,20 @@ resource "azurerm_linux_web_app" "api" {
       }
     }
 
+    # The SCM (Kudu) site, where deployments land: only the runners' NAT address and the
+    # operators' allow-listed ranges.
+    scm_ip_restriction_default_action = "Deny"
+
+    dynamic "scm_ip_restriction" {
+      for_each = local.scm_allowed
+      content {
+        name       = scm_ip_restriction.key
+        priority   = 100 + index(keys(local.scm_allowed), scm_ip_restriction.key)
+        action     = "Allow"
+        ip_address = scm_ip_restriction.value
+      }
+    }
+
     cors {
       allowed_origins     = ["https://admin.${var.domain}"]
       support_credentials = true
@@ -197,6 +219,20 @@ resource "azurerm_linux_web_app_slot" "staging" {
       }
     }
 
+    # The SCM (Kudu) site, where deployments land: only the runners' NAT address and the
+    # operators' allow-listed ranges.
+    scm_ip_restriction_default_action = "Deny"
+
+    dynamic "scm_ip_restriction" {
+      for_each = local.scm_allowed
+      content {
+        name       = scm_ip_restriction.key
+        priority   = 100 + index(keys(local.scm_allowed), scm_ip_restriction.key)
+        action     = "Allow"
+        ip_address = scm_ip_restriction.value
+      }
+    }
+
     cors {
       allowed_origins     = ["https://admin.${var.domain}"]
       support_credentials = true
@@ -215,15 +251,29 @@ resource "azurerm_linux_web_app_slot" "staging" {
   }
 }
 
-# The app's identities read secrets (Key Vault references); nothing else.
+# What the app's identities may reach (the platform is Entra-only): the secrets (Key Vault
+# references), Redis (an access policy assignment on the default database, "Default
+# Access"), and Application Insights, which takes telemetry only from Entra-authenticated
+# senders (local_authentication_enabled = false). Their PostgreSQL roles are made by SQL:
+# `augeoctl db grant-identity` (docs/migrations-on-azure.md).
 resource "azurerm_role_assignment" "secrets_user" {
-  for_each = {
-    production = azurerm_linux_web_app.api.identity[0].principal_id
-    staging    = azurerm_linux_web_app_slot.staging.identity[0].principal_id
-  }
+  for_each             = local.identities
   scope                = var.key_vault_id
   role_definition_name = "Key Vault Secrets User"
   principal_id         = each.value
+}
+
+resource "azurerm_role_assignment" "metrics_publisher" {
+  for_each             = local.identities
+  scope                = var.app_insights_id
+  role_definition_name = "Monitoring Metrics Publisher"
+  principal_id         = each.value
+}
+
+resource "azurerm_managed_redis_access_policy_assignment" "app" {
+  for_each         = local.identities
+  managed_redis_id = var.redis_id
+  object_id        = each.value
 }
 
 resource "azurerm_monitor_diagnostic_setting" "api" {
@@ -252,6 +302,8 @@ resource "azurerm_monitor_diagnostic_setting" "api" {
   }
 }
 
+# The admin front end. admin.<domain> and its certificate are on Front Door, behind the same
+# WAF as the API (modules/frontdoor); Front Door reaches this app on its default host name.
 resource "azurerm_static_web_app" "admin" {
   name                = "stapp-${var.prefix}-admin"
   location            = var.static_web_app_location
@@ -259,10 +311,4 @@ resource "azurerm_static_web_app" "admin" {
   sku_tier            = "Standard"
   sku_size            = "Standard"
   tags                = var.tags
-}
-
-resource "azurerm_static_web_app_custom_domain" "admin" {
-  static_web_app_id = azurerm_static_web_app.admin.id
-  domain_name       = "admin.${var.domain}"
-  validation_type   = "cname-delegation"
 }

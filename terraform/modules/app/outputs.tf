@@ -21,3 +21,12 @@ output "api_default_hostname" {
 output "admin_default_hostname" {
   value = azurerm_static_web_app.admin.default_host_name
 }
+
+output "identity_principal_ids" {
+  description = "Slot => object id of the app's system-assigned identity."
+  value       = local.identities
+}
+
+output "autoscale_setting_id" {
+  value = azurerm_monitor_autoscale_setting.plan.id
+}

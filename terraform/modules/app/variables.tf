@@ -83,3 +83,29 @@ variable "log_analytics_workspace_id" {
 variable "tags" {
   type = map(string)
 }
+
+variable "app_insights_id" {
+  type        = string
+  description = "Application Insights the app's identities publish telemetry to (Entra-only ingestion)."
+}
+
+variable "redis_id" {
+  type        = string
+  description = "The Managed Redis cluster the app's identities get an access policy assignment on."
+}
+
+variable "runners_egress_ip" {
+  type        = string
+  description = "The runners' NAT address: deployments reach the SCM site from there."
+}
+
+variable "admin_allowed_cidrs" {
+  type        = map(string)
+  description = "Name => CIDR of operator networks allowed to the SCM (Kudu) site."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for cidr in values(var.admin_allowed_cidrs) : can(cidrhost(cidr, 0))])
+    error_message = "admin_allowed_cidrs holds CIDR ranges, e.g. 203.0.113.0/24."
+  }
+}

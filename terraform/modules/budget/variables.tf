@@ -19,3 +19,9 @@ variable "start_date" {
 variable "contact_emails" {
   type = list(string)
 }
+
+variable "report_end_date" {
+  type        = string
+  description = "When the weekly cost-variance mail stops (Cost Management requires an end)."
+  default     = "2031-12-31T00:00:00Z"
+}

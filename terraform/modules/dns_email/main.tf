@@ -112,7 +112,8 @@ resource "azurerm_dns_cname_record" "api" {
   tags                = var.tags
 }
 
-# Front Door's managed certificate for api.<domain> is issued once this token is seen.
+# Front Door's managed certificates for api.<domain> and admin.<domain> are issued once
+# these tokens are seen.
 resource "azurerm_dns_txt_record" "api_validation" {
   name                = "_dnsauth.api"
   zone_name           = azurerm_dns_zone.main.name
@@ -122,6 +123,18 @@ resource "azurerm_dns_txt_record" "api_validation" {
 
   record {
     value = var.api_validation_token
+  }
+}
+
+resource "azurerm_dns_txt_record" "admin_validation" {
+  name                = "_dnsauth.admin"
+  zone_name           = azurerm_dns_zone.main.name
+  resource_group_name = var.resource_group_name
+  ttl                 = 3600
+  tags                = var.tags
+
+  record {
+    value = var.admin_validation_token
   }
 }
 

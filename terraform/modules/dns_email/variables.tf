@@ -22,7 +22,7 @@ variable "dmarc_rua" {
 
 variable "admin_target" {
   type        = string
-  description = "The Static Web App's default host name."
+  description = "Front Door's admin endpoint host name (the admin front end is served through Front Door)."
 }
 
 variable "api_target" {
@@ -36,4 +36,9 @@ variable "api_validation_token" {
 
 variable "tags" {
   type = map(string)
+}
+
+variable "admin_validation_token" {
+  type        = string
+  description = "Front Door's validation token for admin.<domain>."
 }

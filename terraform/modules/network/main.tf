@@ -1,8 +1,9 @@
 # The platform's virtual network: app integration, PostgreSQL (delegated), private
-# endpoints and the GitHub-hosted runners that run database migrations (delegated to
-# GitHub.Network/networkSettings), each subnet behind its own NSG; private DNS zones for the
-# data services. Why the runners are in the VNet: terraform/README.md, "Decision: database
-# migrations from GitHub-hosted runners in the VNet".
+# endpoints and the GitHub-hosted runners that run database migrations and the other
+# in-VNet operations (delegated to GitHub.Network/networkSettings), each subnet behind its
+# own NSG; private DNS zones for the data services and the Redis exports' Blob storage.
+# Why the runners are in the VNet: terraform/README.md, "Decision: database migrations from
+# GitHub-hosted runners in the VNet" and "Decision: operator access into the VNet".
 
 resource "azurerm_virtual_network" "main" {
   name                = "vnet-${var.prefix}"
@@ -13,6 +14,7 @@ resource "azurerm_virtual_network" "main" {
 }
 
 resource "azurerm_subnet" "app" {
+  #checkov:skip=CKV2_AZURE_31:every subnet gets its NSG from azurerm_subnet_network_security_group_association.subnet (for_each over local.subnets); checkov follows it for the primary VNet but not inside the count-gated failover module
   name                            = "snet-app"
   resource_group_name             = var.resource_group_name
   virtual_network_name            = azurerm_virtual_network.main.name
@@ -29,6 +31,7 @@ resource "azurerm_subnet" "app" {
 }
 
 resource "azurerm_subnet" "postgres" {
+  #checkov:skip=CKV2_AZURE_31:every subnet gets its NSG from azurerm_subnet_network_security_group_association.subnet (for_each over local.subnets); checkov follows it for the primary VNet but not inside the count-gated failover module
   name                            = "snet-postgres"
   resource_group_name             = var.resource_group_name
   virtual_network_name            = azurerm_virtual_network.main.name
@@ -45,6 +48,7 @@ resource "azurerm_subnet" "postgres" {
 }
 
 resource "azurerm_subnet" "endpoints" {
+  #checkov:skip=CKV2_AZURE_31:every subnet gets its NSG from azurerm_subnet_network_security_group_association.subnet (for_each over local.subnets); checkov follows it for the primary VNet but not inside the count-gated failover module
   name                              = "snet-endpoints"
   resource_group_name               = var.resource_group_name
   virtual_network_name              = azurerm_virtual_network.main.name
@@ -58,6 +62,7 @@ resource "azurerm_subnet" "endpoints" {
 # address. GitHub sizes it for its concurrency (a /24 leaves room for the 30 % buffer it
 # asks for); egress to GitHub goes through the NAT gateway below.
 resource "azurerm_subnet" "runners" {
+  #checkov:skip=CKV2_AZURE_31:every subnet gets its NSG from azurerm_subnet_network_security_group_association.subnet (for_each over local.subnets); checkov follows it for the primary VNet but not inside the count-gated failover module
   name                            = "snet-runners"
   resource_group_name             = var.resource_group_name
   virtual_network_name            = azurerm_virtual_network.main.name
@@ -80,23 +85,39 @@ locals {
     endpoints = azurerm_subnet.endpoints.id
     runners   = azurerm_subnet.runners.id
   }
-  # NSG rules beyond deny-internet-inbound, by subnet. Inside the VNet a runner reaches
-  # PostgreSQL on 5432 and nothing else (not Redis, Key Vault or the app); outside it only
-  # HTTPS (GitHub's Actions service, Microsoft Entra ID for the OIDC login, package indexes).
+  # NSG rules beyond deny-internet-inbound, by subnet. The runners are the one declared way
+  # into the VNet for operations (terraform/README.md, "Decision: operator access into the
+  # VNet"): inside the VNet a runner reaches PostgreSQL on 5432 (migrations, post-restore
+  # checks, `db grant-identity`) and HTTPS on the private endpoints (seeding Key Vault
+  # secrets, the Redis exports' Blob container), not Redis or the app; outside it only HTTPS
+  # (GitHub's Actions service, Microsoft Entra ID for the OIDC login, package indexes).
+  # PostgreSQL admits 5432 from the app and the runners only (and its own subnet, for the
+  # HA standby), every other source in the VNet is denied.
   subnet_rules = [
     { subnet = "runners", name = "allow-postgres-outbound", priority = 100, direction = "Outbound", access = "Allow",
-    protocol = "Tcp", port = "5432", destination = azurerm_subnet.postgres.address_prefixes[0] },
+    protocol = "Tcp", port = "5432", source = "*", destination = azurerm_subnet.postgres.address_prefixes[0] },
+    { subnet = "runners", name = "allow-endpoints-https-outbound", priority = 110, direction = "Outbound", access = "Allow",
+    protocol = "Tcp", port = "443", source = "*", destination = azurerm_subnet.endpoints.address_prefixes[0] },
     { subnet = "runners", name = "deny-vnet-outbound", priority = 200, direction = "Outbound", access = "Deny",
-    protocol = "*", port = "*", destination = "VirtualNetwork" },
+    protocol = "*", port = "*", source = "*", destination = "VirtualNetwork" },
     { subnet = "runners", name = "allow-https-outbound", priority = 300, direction = "Outbound", access = "Allow",
-    protocol = "Tcp", port = "443", destination = "Internet" },
+    protocol = "Tcp", port = "443", source = "*", destination = "Internet" },
     { subnet = "runners", name = "deny-internet-outbound", priority = 4000, direction = "Outbound", access = "Deny",
-    protocol = "*", port = "*", destination = "Internet" },
+    protocol = "*", port = "*", source = "*", destination = "Internet" },
+    { subnet = "postgres", name = "allow-app-postgres-inbound", priority = 100, direction = "Inbound", access = "Allow",
+    protocol = "Tcp", port = "5432", source = azurerm_subnet.app.address_prefixes[0], destination = "*" },
+    { subnet = "postgres", name = "allow-runners-postgres-inbound", priority = 110, direction = "Inbound", access = "Allow",
+    protocol = "Tcp", port = "5432", source = azurerm_subnet.runners.address_prefixes[0], destination = "*" },
+    { subnet = "postgres", name = "allow-postgres-subnet-inbound", priority = 120, direction = "Inbound", access = "Allow",
+    protocol = "*", port = "*", source = azurerm_subnet.postgres.address_prefixes[0], destination = "*" },
+    { subnet = "postgres", name = "deny-vnet-inbound", priority = 200, direction = "Inbound", access = "Deny",
+    protocol = "*", port = "*", source = "VirtualNetwork", destination = "*" },
   ]
   private_zones = {
     postgres = "privatelink.postgres.database.azure.com"
     vault    = "privatelink.vaultcore.azure.net"
     redis    = "privatelink.redis.azure.net"
+    blob     = "privatelink.blob.core.windows.net"
   }
 }
 
@@ -131,7 +152,7 @@ resource "azurerm_network_security_group" "subnet" {
       protocol                   = security_rule.value.protocol
       source_port_range          = "*"
       destination_port_range     = security_rule.value.port
-      source_address_prefix      = "*"
+      source_address_prefix      = security_rule.value.source
       destination_address_prefix = security_rule.value.destination
     }
   }

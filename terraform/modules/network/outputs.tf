@@ -30,3 +30,7 @@ output "github_network_settings_id" {
   description = "The GitHubId of the network settings: enter it as the network configuration in GitHub."
   value       = azapi_resource.github_network_settings.output.tags.GitHubId
 }
+
+output "runners_subnet_prefix" {
+  value = azurerm_subnet.runners.address_prefixes[0]
+}

@@ -65,3 +65,13 @@ output "augeoctl_environment" {
     migration_user             = module.postgres.migration_principal_name
   }
 }
+
+output "deploy_client_id" {
+  description = "AZURE_CLIENT_ID of the GitHub environment: the deployment identity's client id (OIDC, no secret)."
+  value       = module.pipeline_identity.client_id
+}
+
+output "redis_exports_container_url" {
+  description = "The Blob container the scheduled Redis export writes to (with a user-delegation SAS)."
+  value       = module.redis_exports.container_url
+}

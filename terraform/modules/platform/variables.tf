@@ -82,14 +82,81 @@ variable "postgres_admin_group_name" {
   type = string
 }
 
-variable "postgres_migration_principal_object_id" {
+variable "github_org" {
   type        = string
-  description = "Object id of the deployment pipeline's service principal, which runs the migrations."
+  description = "GitHub organization of the repository whose workflows deploy the platform."
 }
 
-variable "postgres_migration_principal_name" {
+variable "github_repo" {
   type        = string
-  description = "Display name of that service principal: its PostgreSQL role and augeoctl's migration_user."
+  description = "That repository's name."
+}
+
+variable "github_environment" {
+  type        = string
+  description = "The GitHub environment of this platform environment's jobs (production, staging, dev)."
+}
+
+variable "github_trust_pull_requests" {
+  type        = bool
+  description = "Whether pull-request jobs may log in as this environment's deployment identity (dev only)."
+}
+
+variable "front_door_sku" {
+  type        = string
+  description = "Premium_AzureFrontDoor (managed WAF rule sets, production) or Standard_AzureFrontDoor."
+}
+
+variable "admin_allowed_cidrs" {
+  type        = map(string)
+  description = "Name => CIDR of operator networks allowed to the web app's SCM site, besides the runners."
+  default     = {}
+}
+
+variable "secondary_location" {
+  type        = string
+  description = "The Azure region pair of location: where geo-redundant backups restore and the failover app tier runs."
+
+  validation {
+    condition = var.secondary_location == lookup({
+      westeurope  = "northeurope", northeurope = "westeurope", swedencentral = "swedensouth",
+      swedensouth = "swedencentral", germanywestcentral = "germanynorth", germanynorth = "germanywestcentral",
+    }, var.location, "")
+    error_message = "secondary_location is the documented region pair of location (westeurope: northeurope)."
+  }
+}
+
+variable "region_failover" {
+  type        = bool
+  description = "Stand up the app tier in secondary_location against the geo-restored server failover_postgres_fqdn."
+  default     = false
+}
+
+variable "failover_postgres_fqdn" {
+  type        = string
+  description = "Host name of the server geo-restored into secondary_location (augeoctl restore --geo); needed with region_failover."
+  default     = null
+
+  validation {
+    condition     = !var.region_failover || var.failover_postgres_fqdn != null
+    error_message = "region_failover needs failover_postgres_fqdn, the geo-restored server's host name."
+  }
+}
+
+variable "failover_address_space" {
+  type        = string
+  description = "The failover VNet's /16, distinct from address_space."
+  default     = null
+}
+
+variable "service_health_services" {
+  type        = list(string)
+  description = "Azure Service Health's names of the platform's services."
+  default = [
+    "App Service", "App Service (Linux)", "Azure Database for PostgreSQL flexible servers",
+    "Azure Managed Redis", "Azure Front Door", "Key Vault", "Storage", "Virtual Network",
+    "Azure Monitor", "Application Insights", "Azure DNS", "Azure Communication Services",
+  ]
 }
 
 variable "github_business_id" {
