@@ -53,8 +53,7 @@ def _run_gated(fn: Any, text: Any) -> None:
     try:
         result: Any = fn()
     except GateFailed as exc:
-        gate_result: dict[str, Any] = exc.result  # type: ignore[assignment]
-        emit(gate_result, text)
+        emit(exc.result if isinstance(exc.result, dict) else {}, text)
         raise
     emit(result if isinstance(result, dict) else result.to_dict(), text)
 

@@ -33,10 +33,6 @@ class GateFailed(VerdictFailed):
     """A health gate failed (the tool worked; the release did not); ``result`` says what
     was done (the CLI renders it before the error)."""
 
-    def __init__(self, message: str, *, hint: str | None = None, result: dict[str, Any] | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.result = result or {}
-
 
 @dataclass(frozen=True)
 class SlotStatus:
@@ -156,7 +152,7 @@ def _swap_and_wait(backend: ReleaseBackend, reporter: Reporter, version: str, ti
     with reporter.step(f"production: waiting for {version} to be healthy"):
         waited, last = wait_serving(backend, PRODUCTION, version, timeout, smoke)
     timings["healthy"] = round(waited, 3)
-    return last if last and last.serving == version and last.ok else (last or Health("", None, False, ("no server",)))
+    return last
 
 
 def promote(backend: ReleaseBackend, reporter: Reporter, *, timeout: float, watch: float,
@@ -171,7 +167,7 @@ def promote(backend: ReleaseBackend, reporter: Reporter, *, timeout: float, watc
     if last is None or not last.ok or last.serving != stag.holds:
         problems.append(_why(PRODUCTION, stag.holds, last, timeout))
     else:
-        problems += _watch(backend, reporter, stag.holds, watch, smoke, timings)
+        problems += watch_production(backend, reporter, stag.holds, watch, smoke, timings)
     if not problems:
         timings["total"] = round(time.monotonic() - started, 3)
         return Outcome("promote", prod.holds, stag.holds, "PASS", timings=timings)
@@ -190,8 +186,8 @@ def promote(backend: ReleaseBackend, reporter: Reporter, *, timeout: float, watc
                      result=outcome.to_dict())
 
 
-def _watch(backend: ReleaseBackend, reporter: Reporter, version: str, watch: float,
-           smoke: tuple[str, ...], timings: dict[str, float]) -> list[str]:
+def watch_production(backend: ReleaseBackend, reporter: Reporter, version: str, watch: float,
+                     smoke: tuple[str, ...], timings: dict[str, float]) -> list[str]:
     """Problems seen in production during the watch window (empty: healthy throughout)."""
     base = backend.server_errors(PRODUCTION)
     start = time.monotonic()

@@ -148,7 +148,7 @@ def run_audit(
         jobs["drift"] = lambda: compare(lookup, expected)
     if tls_targets:
         jobs["tls"] = lambda: _tls(lookup, tls_targets, tls_ca_file)
-    jobs["exists"] = lambda: (lookup.query(domain, "SOA"), lookup.query(domain, "NS"))
+    jobs["exists"] = lambda: (probe, lookup.query(domain, "NS"))
     with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="audit") as pool:
         futures = {k: pool.submit(fn) for k, fn in jobs.items()}
         results = {k: f.result() for k, f in futures.items()}

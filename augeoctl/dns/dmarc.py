@@ -197,7 +197,7 @@ def audit_dmarc(lookup: Any, domain: str) -> list[Finding]:
     if tags.get("psd", "").lower() == "n":
         org, rule = (inherited_from or domain).lower().rstrip("."), PSD_RULE
     dests = sorted({u.split("@", 1)[1].split("!")[0].lower().rstrip(".") for u in rua + ruf if u not in bad})
-    external = [d for d in dests if not _within(d, org) and organizational_domain(d) != org]
+    external = [d for d in dests if not _within(d, org)]
     if dests:
         inside = [d for d in dests if d not in external]
         out.append(Finding("dmarc.org-domain", PASS,

@@ -35,11 +35,13 @@ WATCH_SECONDS = 60.0  # how long the gate watches production before calling it h
 
 
 class ApiReader(threading.Thread):
-    """Reads the API of production without pause; counts requests and failures."""
+    """Reads one API path of a slot until stopped (``pause`` seconds between requests);
+    counts requests and failures (connection errors and HTTP errors)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, path: str = READ_PATH, pause: float = 0.02) -> None:
         super().__init__(name="drill-api-reader", daemon=True)
-        self.url = url.rstrip("/") + READ_PATH
+        self.url = url.rstrip("/") + path
+        self.pause = pause
         self.stop_event = threading.Event()
         self.sent = 0
         self.failed = 0
@@ -52,7 +54,7 @@ class ApiReader(threading.Thread):
                     resp.read()
             except (urllib.error.URLError, OSError):
                 self.failed += 1
-            time.sleep(0.02)
+            time.sleep(self.pause)
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -108,7 +110,7 @@ class BadDeploy(SandboxScenario):
 
         backend = self.platform.release()
         timings: dict[str, float] = {}
-        problems = ops._watch(backend, self.reporter, BROKEN_RELEASE, WATCH_SECONDS, (), timings)
+        problems = ops.watch_production(backend, self.reporter, BROKEN_RELEASE, WATCH_SECONDS, (), timings)
         detected = datetime.now(UTC)
         if not problems:
             raise OperationFailed(f"the health gate did not detect {BROKEN_RELEASE} within {WATCH_SECONDS:g} s")

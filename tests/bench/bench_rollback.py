@@ -9,7 +9,8 @@ Both are timed from outside with the same clock (time.monotonic around the whole
   version and is ready);
 - restart: stop production's gunicorn, start it again on the previous release, until
   /health serves that version and /health/ready answers 200.
-Failed requests: what the client thread saw fail (connection errors and 5xx) during each.
+Failed requests: what the client thread (one request, then 10 ms, over and over) saw fail
+(connection errors and 5xx) during each.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,28 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from augeoctl.drill.local_deploy import ApiReader  # noqa: E402
 from augeoctl.local import service as runner  # noqa: E402
 from augeoctl.local.endpoints import http_url  # noqa: E402
 from augeoctl.local.sandbox import Sandbox  # noqa: E402
 from tests.bench.benchlib import augeoctl  # noqa: E402
-
-
-class Client(threading.Thread):
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.url = url + "/api/organizations"
-        self.stop_event = threading.Event()
-        self.sent = self.failed = 0
-
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            self.sent += 1
-            try:
-                with urllib.request.urlopen(self.url, timeout=10) as resp:
-                    resp.read()
-            except (urllib.error.URLError, OSError):
-                self.failed += 1
-                time.sleep(0.01)
 
 
 def served(url: str) -> tuple[str | None, bool]:
@@ -67,15 +50,14 @@ def served(url: str) -> tuple[str | None, bool]:
 
 
 def timed(url: str, action) -> tuple[float, int, int]:
-    client = Client(url)
+    client = ApiReader(url, "/api/organizations", pause=0.01)
     client.start()
     while client.sent < 5:
         time.sleep(0.01)
     start = time.monotonic()
     action()
     took = time.monotonic() - start
-    client.stop_event.set()
-    client.join(30)
+    client.stop()
     return took, client.failed, client.sent
 
 
