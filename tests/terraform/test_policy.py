@@ -640,10 +640,13 @@ def test_redis_export_roles_and_the_4_hour_schedule(env: str) -> None:
     assert roles["exports-delegator"] == {"scope": "${var.exports_account_id}", "role": "Storage Blob Delegator"}
     call = platform_call("pipeline_identity")
     assert call.get("exports_container_id") == "${module.redis_exports.container_id}"
-    export = only(s, "azurerm_role_definition").child("permissions").get("actions")
+    export = role_definitions(s)["redis_export"].child("permissions").get("actions")
     assert "Microsoft.Cache/redisEnterprise/databases/export/action" in export
     readme = (ROOT / "README.md").read_text()
-    assert "augeoctl backup create --kind redis --env prod" in readme and '"0 */4 * * *"' in readme
+    verify = (ROOT.parent / ".github" / "workflows" / "verify.yml").read_text()
+    cron = re.search(r"github\.event\.schedule == '([^']+)' \|\| inputs\.check == 'redis-backup'", verify)
+    assert cron and cron.group(1).split()[1:] == ["*/4", "*", "*", "*"]
+    assert "augeoctl backup create --kind redis --env prod" in readme and f'"{cron.group(1)}"' in readme
 
 
 # -- Item 3 (FR-039, SC-009): critical alerts notify within 2 minutes ---------------------------
@@ -804,7 +807,8 @@ def test_scm_site_admits_only_the_runners_and_allow_listed_admins(env: str, rtyp
 
 # -- Item 7: the pipeline identity (GitHub OIDC, no expiring secret) ------------------------------
 
-GITHUB_ENVIRONMENT = {"dev": "dev", "staging": "staging", "prod": "production"}
+GITHUB_ENVIRONMENTS = {"dev": ["dev"], "staging": ["staging"],
+                       "prod": ["production", "production-rollback", "production-verify"]}
 
 
 @ENVS
@@ -817,15 +821,24 @@ def test_the_deployment_identity_is_federated_with_github_per_environment(env: s
     local = locals_of("pipeline_identity")
     assert local["issuer"] == "https://token.actions.githubusercontent.com"
     assert local["audience"] == "api://AzureADTokenExchange" and creds.get("audience") == ["${local.audience}"]
-    assert "repo:${var.github_org}/${var.github_repo}:environment:${var.github_environment}" in local["subjects"]
-    assert "repo:${var.github_org}/${var.github_repo}:pull_request" in local["subjects"]
+    subjects = local["subjects"]
+    # One credential per repository and GitHub environment, with GitHub's subject formats.
+    assert "setproduct(var.github_repositories, var.github_environments)" in subjects
+    assert '"repo:${pair[0]}:environment:${pair[1]}"' in subjects
+    assert '"repo:${repo}:pull_request"' in subjects and "var.trust_pull_requests ?" in subjects
     values = inputs(env)
-    assert values["github_environment"] == GITHUB_ENVIRONMENT[env]
+    assert values["github_environments"] == GITHUB_ENVIRONMENTS[env]
     # Pull requests are unreviewed code: only dev trusts them.
     assert values["github_trust_pull_requests"] is (env == "dev")
-    assert "var.trust_pull_requests ?" in local["subjects"]
+    call = platform_call("pipeline_identity")
+    assert call.get("github_repositories") == "${var.github_repositories}"
+    assert call.get("github_environments") == "${var.github_environments}"
     assert not any(b.type == "variable" and "client_secret" in b.labels[0]
                    for folder in s.modules() for b in parse_dir(folder))
+
+
+def role_definitions(s: Stack) -> dict[str, Block]:
+    return {b.labels[1]: b for b in s.resources("azurerm_role_definition")}
 
 
 @ENVS
@@ -837,14 +850,56 @@ def test_the_deployment_identity_has_least_privilege(env: str) -> None:
     call = platform_call("pipeline_identity")
     assert call.get("resource_group_id") == "${azurerm_resource_group.main.id}"
     assert call.get("web_app_id") == "${module.app.api_id}"
-    definition = only(s, "azurerm_role_definition")
-    assert definition.get("assignable_scopes") == ["${var.resource_group_id}"]
-    export = next(a for a in s.resources("azurerm_role_assignment") if a.labels[1] == "redis_export")
-    assert export.get("scope") == "${var.redis_id}"
-    assert all(a.startswith("Microsoft.Cache/redisEnterprise/") for a in definition.child("permissions").get("actions"))
+    assert call.get("static_web_app_id") == "${module.app.admin_id}"
+    definitions = role_definitions(s)
+    assert set(definitions) == {"redis_export", "postgres_operator", "static_site_deployer"}
+    for definition in definitions.values():
+        assert definition.get("assignable_scopes") == ["${var.resource_group_id}"]
+        actions = definition.child("permissions").get("actions")
+        # Control plane only, no wildcard over a whole provider, no role or policy writes.
+        assert not any(a.endswith("/*") or "Microsoft.Authorization" in a for a in actions), actions
+        assert definition.child("permissions").get("data_actions") in (None, [])
+    assignments = {a.labels[1]: a for a in s.resources("azurerm_role_assignment")}
+    assert assignments["redis_export"].get("scope") == "${var.redis_id}"
+    assert assignments["static_site_deployer"].get("scope") == "${var.static_web_app_id}"
+    assert assignments["postgres_operator"].get("scope") == "${var.resource_group_id}"
+    assert all(a.startswith("Microsoft.Cache/redisEnterprise/")
+               for a in definitions["redis_export"].child("permissions").get("actions"))
+    assert all(a.startswith("Microsoft.Web/staticSites/")
+               for a in definitions["static_site_deployer"].child("permissions").get("actions"))
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## What is not in Terraform and why", 1)[1].split("\n## ", 1)[0]
     assert "The identity that runs Terraform" in section
+
+
+def test_the_postgres_operator_role_covers_what_the_azure_backend_calls() -> None:
+    """Every Flexible Server operation augeoctl's Azure backend calls (read from its source)
+    maps to an action of the deployment identity's PostgreSQL role: a new call without its
+    permission would fail on the first real run with 403."""
+    source = (ROOT.parent / "augeoctl" / "backends" / "azure_pg.py").read_text()
+    calls = set(re.findall(r"\.(servers|configurations|firewall_rules|backups_automatic_and_on_demand)\.(\w+)\(", source))
+    needed = {
+        ("servers", "get"): "flexibleServers/read",
+        ("servers", "list_by_resource_group"): "flexibleServers/read",
+        ("servers", "begin_create_or_update"): "flexibleServers/write",
+        ("servers", "begin_restart"): "flexibleServers/restart/action",
+        ("servers", "begin_delete"): "flexibleServers/delete",
+        ("configurations", "list_by_server"): "flexibleServers/configurations/read",
+        ("configurations", "begin_put"): "flexibleServers/configurations/write",
+        ("firewall_rules", "list_by_server"): "flexibleServers/firewallRules/read",
+        ("firewall_rules", "begin_create_or_update"): "flexibleServers/firewallRules/write",
+        ("backups_automatic_and_on_demand", "list_by_server"): "flexibleServers/backups/read",
+        ("backups_automatic_and_on_demand", "begin_create"): "flexibleServers/backups/write",
+    }
+    assert calls, "no Flexible Server call found in the Azure backend"
+    unknown = calls - set(needed)
+    assert not unknown, f"map these calls to their RBAC actions: {sorted(unknown)}"
+    actions = role_definitions(stack("prod"))["postgres_operator"].child("permissions").get("actions")
+    for call in sorted(calls):
+        assert f"Microsoft.DBforPostgreSQL/{needed[call]}" in actions, call
+    # A VNet-integrated server is created into the delegated subnet and its private DNS zone.
+    assert "Microsoft.Network/virtualNetworks/subnets/join/action" in actions
+    assert "Microsoft.Network/privateDnsZones/join/action" in actions
 
 
 # -- Item 9 (FR-042, SC-010): the cost-variance check ---------------------------------------------

@@ -220,7 +220,11 @@ def test_the_deploy_order_is_slot_gate_migrate_promote() -> None:
             return next(i for i, s in enumerate(names) if text in s)
 
         assert at("webapps-deploy") < at("augeoctl release deploy") < at("augeoctl migrate") \
-            < at("augeoctl release promote"), name
+            < at("augeoctl db grant-identity") < at("augeoctl release promote"), name
+        grants = next(s for s in steps(backend[name]) if "augeoctl db grant-identity" in s.get("run", ""))
+        # Both slots' identities get their database role before production runs the release.
+        assert '--principal "$WEBAPP"' in grants["run"] and '--principal "$WEBAPP/slots/staging"' in grants["run"]
+        assert grants["env"]["WEBAPP"] == "${{ vars.AZURE_WEBAPP_NAME }}"
         slot = next(s for s in steps(backend[name]) if "webapps-deploy" in s.get("uses", ""))
         assert slot["with"]["slot-name"] == "staging"  # never straight into production
         migrate = next(s["run"] for s in steps(backend[name]) if "augeoctl migrate" in s.get("run", ""))
@@ -268,6 +272,77 @@ def test_terraform_applies_dev_then_staging_then_production_with_saved_plans() -
     envs = {m["environment"] for m in plan_pr["strategy"]["matrix"]["include"]}
     assert envs == {"dev", "staging", "prod"} and plan_pr["with"]["mode"] == "plan"
     assert "GITHUB_STEP_SUMMARY" in yaml.safe_dump(job)
+
+
+def test_terraform_logs_in_as_the_terraform_identity_and_the_rest_as_the_deployment_identity() -> None:
+    (job,) = jobs(WORKFLOWS_DIR / "terraform-env.yml").values()
+    text = yaml.safe_dump(job)
+    assert "vars.AZURE_TERRAFORM_CLIENT_ID" in text and "vars.AZURE_CLIENT_ID" not in text
+    for path in [*WORKFLOWS, ACTION]:
+        if path.name != "terraform-env.yml":
+            assert "AZURE_TERRAFORM_CLIENT_ID" not in path.read_text(), path.name
+
+
+def github_environments_of(job: dict[str, Any], workflow: dict[str, Any]) -> set[str]:
+    """The GitHub environments a job can run in: its literal, or the names its expression
+    can yield (quoted names, the matrix's values, and dev/staging for `inputs.environment`)."""
+    value = job.get("environment")
+    if value is None:
+        return set()
+    if isinstance(value, dict):
+        value = value["name"]
+    if "${{" not in value:
+        return {value}
+    names = set(re.findall(r"'([a-z][a-z-]*)'", value)) - {"prod"}
+    m = re.search(r"matrix\.([\w-]+)", value)
+    if m:
+        names |= {row[m.group(1)] for row in job["strategy"]["matrix"]["include"]}
+    if "inputs.environment" in value:
+        choices = workflow["on"].get("workflow_dispatch", {}).get("inputs", {}).get("environment", {}).get("options")
+        names |= {c for c in (choices or ["dev", "staging"]) if c != "prod"}
+    return names
+
+
+def test_every_job_of_the_deployment_identity_runs_in_an_environment_it_trusts() -> None:
+    """The federated credentials Terraform makes (modules/pipeline_identity: repository x
+    GitHub environment) match the environments the workflows log in from, both ways."""
+    from tests.terraform.test_policy import inputs
+
+    trusted: dict[str, set[str]] = {}
+    for env in ("dev", "staging", "prod"):
+        values = inputs(env)
+        assert "augeo-platform/augeoctl" in values["github_repositories"]
+        assert {"augeo-platform/augeo-backend", "augeo-platform/augeo-admin"} <= set(values["github_repositories"])
+        trusted[env] = set(values["github_environments"])
+        count = len(values["github_repositories"]) * (len(trusted[env]) + bool(values["github_trust_pull_requests"]))
+        assert count <= 20, f"{env}: {count} federated credentials (a user-assigned identity holds 20)"
+    assert all(e.startswith("production") for e in trusted["prod"])
+    every = set().union(*trusted.values())
+    used: set[str] = set()
+    for path in WORKFLOWS:
+        workflow = load(path)
+        for name, job in workflow["jobs"].items():
+            if "vars.AZURE_CLIENT_ID" not in yaml.safe_dump(job):
+                continue
+            names = github_environments_of(job, workflow)
+            assert names, f"{path.name}:{name} logs in without a GitHub environment"
+            assert names <= every, f"{path.name}:{name}: {sorted(names - every)} not trusted by a deployment identity"
+            used |= names
+    assert used == every, f"trusted but never used: {sorted(every - used)}"
+    example = (REPO / "docs" / "examples" / "augeo-backend-deploy.yml").read_text()
+    assert "uses: augeo-platform/augeoctl/.github/workflows/backend-deploy.yml@" in example
+
+
+def test_the_redis_export_runs_in_the_vnet_with_a_short_user_delegation_sas() -> None:
+    job = jobs(WORKFLOWS_DIR / "verify.yml")["redis-backup"]
+    assert job["runs-on"] == "${{ vars.AUGEO_VNET_RUNNER }}"
+    run = "\n".join(s.get("run", "") for s in steps(job))
+    sas = next(s["run"] for s in steps(job) if "generate-sas" in s.get("run", ""))
+    # Signed with the job's Entra login (the account has no shared keys), an hour, masked.
+    assert "--as-user" in sas and "--auth-mode login" in sas and "+1 hour" in sas
+    assert sas.index("::add-mask::") < sas.index("GITHUB_ENV")
+    assert run.index("generate-sas") < run.index("augeoctl backup create --kind redis")
+    assert "redis_exports_container_url" in sas
 
 
 def test_rollback_can_be_run_by_hand_and_called_and_reports_against_the_objective() -> None:

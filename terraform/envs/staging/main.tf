@@ -53,9 +53,8 @@ module "platform" {
   # The deployment identity (modules/pipeline_identity): GitHub Actions jobs of this
   # repository in the GitHub environment "staging" log in as it with OIDC; it runs the
   # migrations from a GitHub-hosted runner in the VNet.
-  github_org                 = "augeo"
-  github_repo                = "augeo-platform"
-  github_environment         = "staging"
+  github_repositories        = ["augeo-platform/augeoctl", "augeo-platform/augeo-backend", "augeo-platform/augeo-admin"]
+  github_environments        = ["staging"]
   github_trust_pull_requests = false
   github_business_id         = "123456789" # the GitHub organization's databaseId
 

@@ -18,6 +18,10 @@ output "api_default_hostname" {
   value = azurerm_linux_web_app.api.default_hostname
 }
 
+output "admin_id" {
+  value = azurerm_static_web_app.admin.id
+}
+
 output "admin_default_hostname" {
   value = azurerm_static_web_app.admin.default_host_name
 }

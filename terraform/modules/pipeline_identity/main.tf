@@ -14,9 +14,13 @@
 locals {
   issuer   = "https://token.actions.githubusercontent.com"
   audience = "api://AzureADTokenExchange"
+  # One credential per repository and GitHub environment (a user-assigned identity holds at
+  # most 20 federated credentials; a policy test counts them).
   subjects = merge(
-    { "github-environment-${var.github_environment}" = "repo:${var.github_org}/${var.github_repo}:environment:${var.github_environment}" },
-    var.trust_pull_requests ? { "github-pull-request" = "repo:${var.github_org}/${var.github_repo}:pull_request" } : {},
+    { for pair in setproduct(var.github_repositories, var.github_environments) :
+    "${replace(pair[0], "/", "-")}-${pair[1]}" => "repo:${pair[0]}:environment:${pair[1]}" },
+    var.trust_pull_requests ? { for repo in var.github_repositories :
+    "${replace(repo, "/", "-")}-pull-request" => "repo:${repo}:pull_request" } : {},
   )
   # What the pipeline does in this environment, and the narrowest built-in role for it.
   role_assignments = {
@@ -27,6 +31,7 @@ locals {
     # Write, list and read the Redis exports; sign a user-delegation SAS for the export.
     exports-data      = { scope = var.exports_container_id, role = "Storage Blob Data Contributor" }
     exports-delegator = { scope = var.exports_account_id, role = "Storage Blob Delegator" }
+    # Read the admin front end's deployment token (frontend-deploy.yml): custom role below.
     # Read the environment's resources and their metrics (augeoctl health, dashboard).
     read    = { scope = var.resource_group_id, role = "Reader" }
     metrics = { scope = var.resource_group_id, role = "Monitoring Reader" }
@@ -82,6 +87,72 @@ resource "azurerm_role_definition" "redis_export" {
 resource "azurerm_role_assignment" "redis_export" {
   scope                            = var.redis_id
   role_definition_id               = azurerm_role_definition.redis_export.role_definition_resource_id
+  principal_id                     = azurerm_user_assigned_identity.deploy.principal_id
+  principal_type                   = "ServicePrincipal"
+  skip_service_principal_aad_check = true
+}
+
+# Back up, restore and drill the environment's Flexible Server: the pre-migration on-demand
+# backup (augeoctl migrate), restores and drills into new servers, and dropping the servers
+# they made (augeoctl targets drop, which refuses a server without augeoctl's target tag).
+# No built-in role below Contributor covers these, so the role lists the operations the
+# Azure backend calls (servers get/create/restart/delete, configurations, firewall rules,
+# backups) and the joins a VNet-integrated server needs.
+resource "azurerm_role_definition" "postgres_operator" {
+  name        = "Augeo PostgreSQL operator (${var.prefix})"
+  scope       = var.resource_group_id
+  description = "Back up, restore into new servers and drop them; no data-plane access."
+
+  permissions {
+    actions = [
+      "Microsoft.DBforPostgreSQL/flexibleServers/read",
+      "Microsoft.DBforPostgreSQL/flexibleServers/write",
+      "Microsoft.DBforPostgreSQL/flexibleServers/delete",
+      "Microsoft.DBforPostgreSQL/flexibleServers/restart/action",
+      "Microsoft.DBforPostgreSQL/flexibleServers/configurations/read",
+      "Microsoft.DBforPostgreSQL/flexibleServers/configurations/write",
+      "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/read",
+      "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
+      "Microsoft.DBforPostgreSQL/flexibleServers/backups/read",
+      "Microsoft.DBforPostgreSQL/flexibleServers/backups/write",
+      "Microsoft.DBforPostgreSQL/locations/*/read",
+      "Microsoft.Network/virtualNetworks/subnets/join/action",
+      "Microsoft.Network/privateDnsZones/join/action",
+    ]
+  }
+
+  assignable_scopes = [var.resource_group_id]
+}
+
+resource "azurerm_role_assignment" "postgres_operator" {
+  scope                            = var.resource_group_id
+  role_definition_id               = azurerm_role_definition.postgres_operator.role_definition_resource_id
+  principal_id                     = azurerm_user_assigned_identity.deploy.principal_id
+  principal_type                   = "ServicePrincipal"
+  skip_service_principal_aad_check = true
+}
+
+# Deploy the admin front end: Azure/static-web-apps-deploy takes the site's deployment
+# token, read at run time (az staticwebapp secrets list). Website Contributor covers
+# Microsoft.Web/sites only, not staticSites.
+resource "azurerm_role_definition" "static_site_deployer" {
+  name        = "Augeo admin deployer (${var.prefix})"
+  scope       = var.resource_group_id
+  description = "Read the admin Static Web App and its deployment token."
+
+  permissions {
+    actions = [
+      "Microsoft.Web/staticSites/read",
+      "Microsoft.Web/staticSites/listSecrets/action",
+    ]
+  }
+
+  assignable_scopes = [var.resource_group_id]
+}
+
+resource "azurerm_role_assignment" "static_site_deployer" {
+  scope                            = var.static_web_app_id
+  role_definition_id               = azurerm_role_definition.static_site_deployer.role_definition_resource_id
   principal_id                     = azurerm_user_assigned_identity.deploy.principal_id
   principal_type                   = "ServicePrincipal"
   skip_service_principal_aad_check = true

@@ -14,24 +14,19 @@ variable "resource_group_id" {
   type = string
 }
 
-variable "github_org" {
-  type        = string
-  description = "The GitHub organization (or user) that owns the repository."
-}
-
-variable "github_repo" {
-  type        = string
-  description = "The repository whose workflows deploy this environment."
-}
-
-variable "github_environment" {
-  type        = string
-  description = "The GitHub environment whose jobs may log in as this identity (production, staging, dev)."
+variable "github_repositories" {
+  type        = list(string)
+  description = "ORG/REPO of every repository whose workflow jobs log in as this identity: this one (Terraform outputs, rollback, scheduled checks) and the application repositories that call its reusable deployment workflows (a called workflow's token carries the caller's repository)."
 
   validation {
-    condition     = contains(["production", "staging", "dev"], var.github_environment)
-    error_message = "github_environment is one of production, staging, dev."
+    condition     = alltrue([for r in var.github_repositories : can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", r))])
+    error_message = "github_repositories holds ORG/REPO names."
   }
+}
+
+variable "github_environments" {
+  type        = list(string)
+  description = "The GitHub environments whose jobs deploy to, roll back or check this platform environment."
 }
 
 variable "trust_pull_requests" {
@@ -56,6 +51,10 @@ variable "exports_account_id" {
 }
 
 variable "exports_container_id" {
+  type = string
+}
+
+variable "static_web_app_id" {
   type = string
 }
 

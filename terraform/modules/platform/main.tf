@@ -119,15 +119,15 @@ module "pipeline_identity" {
   location             = var.location
   resource_group_name  = azurerm_resource_group.main.name
   resource_group_id    = azurerm_resource_group.main.id
-  github_org           = var.github_org
-  github_repo          = var.github_repo
-  github_environment   = var.github_environment
+  github_repositories  = var.github_repositories
+  github_environments  = var.github_environments
   trust_pull_requests  = var.github_trust_pull_requests
   web_app_id           = module.app.api_id
   key_vault_id         = module.keyvault.id
   redis_id             = module.redis.id
   exports_account_id   = module.redis_exports.account_id
   exports_container_id = module.redis_exports.container_id
+  static_web_app_id    = module.app.admin_id
   tags                 = local.tags
 }
 

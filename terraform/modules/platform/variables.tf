@@ -82,19 +82,14 @@ variable "postgres_admin_group_name" {
   type = string
 }
 
-variable "github_org" {
-  type        = string
-  description = "GitHub organization of the repository whose workflows deploy the platform."
+variable "github_repositories" {
+  type        = list(string)
+  description = "ORG/REPO of the repositories whose workflows deploy to or check this environment (this one and the application repositories calling its reusable workflows)."
 }
 
-variable "github_repo" {
-  type        = string
-  description = "That repository's name."
-}
-
-variable "github_environment" {
-  type        = string
-  description = "The GitHub environment of this platform environment's jobs (production, staging, dev)."
+variable "github_environments" {
+  type        = list(string)
+  description = "The GitHub environments of this platform environment's deployment, rollback and check jobs."
 }
 
 variable "github_trust_pull_requests" {
