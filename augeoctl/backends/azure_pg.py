@@ -229,9 +229,11 @@ class AzurePostgresBackend(PostgresBackend):
                      now: datetime | None = None) -> RestorePlan:
         return self._plan(to_time, target, now, geo=False)
 
-    def plan_geo_restore(self, target: str | None, *, now: datetime | None = None) -> RestorePlan:
-        """A restore of the newest geo-redundant backup into the paired region."""
-        return self._plan(None, target, now, geo=True)
+    def plan_geo_restore(self, target: str | None, to_time: datetime | None = None, *,
+                         now: datetime | None = None) -> RestorePlan:
+        """A restore from the geo-redundant backups into the paired region: to ``to_time``
+        (inside the restorable window), else to the newest geo-replicated point."""
+        return self._plan(to_time, target, now, geo=True)
 
     def _plan(self, to_time: datetime | None, target: str | None, now: datetime | None,
               geo: bool) -> RestorePlan:
@@ -252,7 +254,7 @@ class AzurePostgresBackend(PostgresBackend):
                     hint="geo-restore needs geo_redundant_backup enabled (it is set when the server is created)",
                 )
             location = self._geo_location(location)
-        elif to_time is not None and to_time < earliest:
+        if to_time is not None and to_time < earliest:
             raise RestoreRefused(
                 f"{format_time(to_time)} is before the earliest restorable time {format_time(earliest)}",
                 hint=f"restorable window: {format_time(earliest)} .. now",
@@ -333,8 +335,9 @@ class AzurePostgresBackend(PostgresBackend):
         location = str(plan.extra.get("location") or src.location)
         # pointInTimeUTC is required for PointInTimeRestore and GeoRestore (the SDK's
         # ServerProperties.point_in_time_utc; examples ServerCreatePointInTimeRestore.json and
-        # ServerCreateGeoRestore.json). A geo-restore asks for now, as `az postgres
-        # flexible-server geo-restore` does: Azure restores the newest geo-replicated backup.
+        # ServerCreateGeoRestore.json). A geo-restore without --to-time asks for now, as
+        # `az postgres flexible-server geo-restore` does without --restore-time: Azure restores
+        # the newest geo-replicated point.
         point = plan.to_time or _now() - timedelta(seconds=1)
         props: dict[str, Any] = {"source_server_resource_id": src.id, "point_in_time_utc": point,
                                  "create_mode": "GeoRestore" if plan.mode == "geo" else "PointInTimeRestore"}

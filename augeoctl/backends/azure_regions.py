@@ -5,9 +5,13 @@ own region, and a geo-restore creates the new server there (the SDK's ``CreateMo
 documents GeoRestore as "on the paired region"). The table follows Microsoft's list of
 cross-region replication pairs ("Azure cross-region replication pairings for all
 geographies", learn.microsoft.com/azure/reliability/cross-region-replication-azure).
-Some pairs are one-way (Brazil South backs up to South Central US, which pairs with North
-Central US); regions without a pair have no entry. An environment's ``geo_location``
-setting overrides the table.
+Checked entry by entry against that page's table ("Azure regional pairs", MicrosoftDocs
+azure-docs, articles/reliability/cross-region-replication-azure.md). Some pairs are one-way
+(Brazil South backs up to South Central US, which pairs with North Central US; West India
+and Brazil Southeast likewise); regions without a pair (Italy North, Poland Central, Israel
+Central, Qatar Central, Spain Central, ...) have no entry, nor do the sovereign clouds
+(Azure China, US Government, US DoD), whose ARM endpoints augeoctl does not target. An
+environment's ``geo_location`` setting overrides the table.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ PAIRED_REGIONS: dict[str, str] = {
     "westus2": "westcentralus", "westcentralus": "westus2",
     "westus3": "eastus",
     "canadacentral": "canadaeast", "canadaeast": "canadacentral",
-    "brazilsouth": "southcentralus",
+    "brazilsouth": "southcentralus", "brazilsoutheast": "brazilsouth",
     # Europe
     "northeurope": "westeurope", "westeurope": "northeurope",
     "uksouth": "ukwest", "ukwest": "uksouth",

@@ -159,7 +159,8 @@ class Platform(ABC):
                              "virtual network", hint="drop them, or use --env with an Azure environment")
         return plan
 
-    def plan_geo_restore(self, target: str | None) -> RestorePlan:
-        """A restore of the newest geo-redundant backup into the paired region."""
+    def plan_geo_restore(self, target: str | None, to_time: datetime | None = None) -> RestorePlan:
+        """A restore from the geo-redundant backups into the paired region (to ``to_time``, or
+        the newest geo-replicated point)."""
         raise RestoreRefused(f"geo-restore is an Azure feature; {self.title} has one region",
                              hint="drop --geo, or use --env with an Azure environment")

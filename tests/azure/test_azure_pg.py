@@ -9,6 +9,7 @@ passwords), so the post-restore connection, verification and the drill's RTO run
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -252,6 +253,25 @@ def test_geo_restore_goes_to_the_paired_region_with_a_time(tmp_path, fake, crede
     fake.servers[SOURCE]["properties"]["backup"]["geoRedundantBackup"] = "Disabled"
     r = invoke(cfg, "restore", "--geo", "--target", "geo-two")
     assert r.exit_code == 2 and "geo-redundant" in r.stderr
+
+
+def test_geo_restore_to_a_time_sends_that_time_and_checks_the_window(tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "restore", "--geo", "--to-time", "-2h", "--target", "geo-past", "-o", "json")
+    assert r.exit_code == 0, r.output
+    (put,) = puts(fake, "/flexibleServers/geo-past")
+    sent = datetime.fromisoformat(put.body["properties"]["pointInTimeUTC"].replace("Z", "+00:00"))
+    assert abs((datetime.now(UTC) - timedelta(hours=2) - sent).total_seconds()) < 600
+    assert put.body["properties"]["createMode"] == "GeoRestore" and put.body["location"] == "northeurope"
+    assert "trail the server" not in r.stderr
+    r = invoke(cfg, "restore", "--geo", "--to-time", "2001-01-01T00:00:00Z", "--target", "geo-old")
+    assert r.exit_code == 2 and "before the earliest restorable time" in r.stderr
+    r = invoke(cfg, "restore", "--geo", "--to-time", "-10m", "--target", "geo-recent", "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "trail the server by up to an hour" in r.stderr
+    r = invoke(cfg, "restore", "--geo", "--latest", "--to-time", "-2h", "--target", "geo-both")
+    assert r.exit_code == 2 and "exactly one" in r.stderr
+    assert not puts(fake, "/flexibleServers/geo-old") and not puts(fake, "/flexibleServers/geo-both")
 
 
 def test_geo_location_setting_overrides_the_pair_and_is_validated(tmp_path, fake, credential, standin) -> None:

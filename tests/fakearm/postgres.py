@@ -274,6 +274,8 @@ class FlexibleServers:
             current = self.configs.get(name, {}).get(cfg)
             known = current["properties"] if current else {"isDynamicConfig": True}
             if known.get("isReadOnly"):
+                # The spec gives no example of this refusal, so the code is ours; augeoctl never
+                # sends such a PUT (it skips isReadOnly parameters) and treats any 4xx the same.
                 return arm_error(400, "ServerParameterReadOnly",
                                  f"Parameter '{cfg}' is read-only and cannot be modified.")
             dynamic = bool(known.get("isDynamicConfig", True))
