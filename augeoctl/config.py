@@ -43,6 +43,8 @@ _AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
     "app_service_plan": (False, str, "App Service plan name (CPU and memory from Azure Monitor)"),
     "log_analytics_workspace_id": (False, str, "Log Analytics workspace id (GUID)"),
     "dns_zone": (False, str, "Azure DNS zone of the email domain"),
+    "email_domain": (False, str, "the email domain `dns audit` checks when none is given (default: dns_zone)"),
+    "dns_nameservers": (False, str, "nameservers `dns audit` asks instead of the system resolver: IP[:PORT], comma-separated"),
     "dns_resource_group": (False, str, "resource group of the DNS zone, if different"),
     "email_service": (False, str, "ACS Email service name"),
     "api_url": (False, str, "public URL of the API"),

@@ -95,6 +95,20 @@ def _incident(name: str, home: Path, handle: SandboxHandle) -> None:
         assert run_cli("release", "deploy", "1.1.0", home=home).returncode == 0
         promoted = run_cli("release", "promote", "--yes", "--watch", "1s", home=home)
         assert promoted.returncode == 0, promoted
+    if name in ("server-loss", "redis-loss"):
+        from augeoctl.platform.local import LocalPlatform
+
+        disasters = LocalPlatform.for_sandbox(handle.sandbox).disasters
+        if name == "server-loss":
+            # A commit after the backup, archived: the newest restorable point the runbook reads.
+            with handle.connect() as conn:
+                conn.execute("INSERT INTO app.events (user_id, kind, payload) VALUES (1, 'view', '{}')")
+            handle.switch_wal_and_wait()
+            disasters.kill_postgres()
+            disasters.hide_pg_data("runbook")  # the data folder is gone (moved out of reach)
+        else:
+            disasters.kill_redis()
+            (handle.sandbox.redis_dir / "dump.rdb").unlink()  # and its persistence file
     if name == "failed-migration":
         from augeoctl.schema import shipped_ini
 
@@ -134,6 +148,13 @@ def test_local_runbooks_run_on_a_fresh_sandbox(path: Path) -> None:
             restored = next(s for s in record["steps"] if "TARGET" in s["captured"])
             assert '"app.events": 2000' in restored["output"], restored["output"]
             assert handle.sql("SELECT count(*) FROM app.events")[0][0] == 2000 - 400
+        if path.stem == "server-loss":
+            # The lost server's last archived commit is in the new server.
+            restored = next(s for s in record["steps"] if "TARGET" in s["captured"])
+            assert '"app.events": 2001' in restored["output"], restored["output"]
+            assert record["captured"]["LATEST"]
+        if path.stem == "redis-loss":
+            assert record["captured"]["SNAPSHOT"].startswith("redis-")
         listed = run_cli("runbook", "list", "-o", "json", home=home).json()["runbooks"]
         assert next(i for i in listed if i["name"] == path.stem)["last_run"]["result"] == "passed"
     finally:

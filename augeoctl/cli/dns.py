@@ -41,11 +41,12 @@ class _AuditCommand(click.Command):
 
 
 @dns.command("audit", cls=_AuditCommand)
-@click.argument("domain")
+@click.argument("domain", required=False)
 @click.option("--selector", "-s", "selectors", multiple=True, metavar="S",
               help="DKIM selector to check besides the two ACS selectors (repeatable).")
 @click.option("--nameserver", "-n", "nameservers", multiple=True, metavar="IP[:PORT]",
-              help="Ask this nameserver instead of the system resolver (repeatable).")
+              help="Ask this nameserver instead of the system resolver (repeatable; default the "
+                   "environment's dns_nameservers).")
 @click.option("--expected-from", type=click.Choice(["terraform", "azure", "acs"]),
               help="Compare live DNS with the records declared in terraform/, the Azure DNS zone, "
                    "or ACS's verification records.")
@@ -61,10 +62,13 @@ class _AuditCommand(click.Command):
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
               help="Extra tries after a DNS timeout.")
 @common_options
-def audit(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...], expected_from: str | None,
+def audit(domain: str | None, selectors: tuple[str, ...], nameservers: tuple[str, ...], expected_from: str | None,
           terraform_dir: Path, tls_hosts: tuple[str, ...], no_tls: bool, ca_file: str | None, timeout: float,
           retries: int) -> None:
     """Audit the email DNS of DOMAIN: SPF, DKIM, DMARC, MX, ACS, drift and TLS.
+
+    DOMAIN defaults to the environment's email_domain (else its dns_zone), and the
+    nameservers to its dns_nameservers.
 
     Exit 0 when nothing fails, 4 when a check fails, 3 when DNS (or Azure) could not
     answer: an `error` finding means something could not be checked.
@@ -75,11 +79,17 @@ def audit(domain: str, selectors: tuple[str, ...], nameservers: tuple[str, ...],
     from augeoctl.dns.tls import parse_target
 
     s = settings()
+    env = s.env
+    domain = domain or env.get("email_domain") or env.get("dns_zone")
+    if not domain:
+        raise UsageError("which domain? give DOMAIN, or set email_domain in the environment's config",
+                         hint="e.g. augeoctl dns audit augeo.example")
+    if not nameservers and env.get("dns_nameservers"):
+        nameservers = tuple(n.strip() for n in str(env.get("dns_nameservers")).split(",") if n.strip())
     domain, domain_unicode = host_domain(domain)  # the audit runs on the A-labels
     for sel in selectors:
         if not sel or any(c in sel for c in " /\\") or len(sel) > 63 * 3:
             raise UsageError(f"DKIM selector {sel!r} is not a DNS label sequence")
-    env = s.env
     platform = platform_for(s)
     targets = [] if no_tls else [parse_target(h) for h in (tls_hosts or _platform_hosts(env, domain))]
     rep = reporter()

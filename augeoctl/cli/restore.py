@@ -120,6 +120,10 @@ GEO_LAG = timedelta(hours=1)  # Azure's stated RPO of a geo-restore
               help="Azure: restore from the geo-redundant backups into the paired region of the "
                    "server's region (or the environment's geo_location): to --to-time, or by default "
                    "to the newest geo-replicated point (up to an hour behind the server).")
+@click.option("--redis", "redis_", is_flag=True,
+              help="Restore a Redis backup (the newest, or --backup ID) into a NEW redis-server "
+                   "target and count its keys; the live Redis is untouched. Local sandbox only.")
+@click.option("--backup", "backup_id", metavar="ID", help="With --redis: the Redis backup to restore.")
 @click.option("--subnet", metavar="ID",
               help="Azure: delegated subnet (resource id) of the new server; default: the source's.")
 @click.option("--private-dns-zone", "private_dns_zone", metavar="ID",
@@ -131,8 +135,8 @@ GEO_LAG = timedelta(hours=1)  # Azure's stated RPO of a geo-restore
 @wait_option
 @common_options
 def restore(to_time: str | None, latest: bool, before_xid: str | None, target: str | None, geo: bool,
-            subnet: str | None, private_dns_zone: str | None, dry_run: bool, allow_partial: bool,
-            wait: str) -> None:
+            redis_: bool, backup_id: str | None, subnet: str | None, private_dns_zone: str | None,
+            dry_run: bool, allow_partial: bool, wait: str) -> None:
     """Point-in-time restore into a NEW target, then verify it.
 
     Picks the newest base backup that finished before the time, copies it into a new
@@ -159,6 +163,13 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
     Holds the AUGEO_HOME lock while it runs (one writer at a time; not with --dry-run):
     while another command holds it, exits 3 naming that command, or waits up to --wait.
     """
+    if redis_ or backup_id is not None:
+        _restore_redis(redis_, backup_id, target, dry_run, wait,
+                       others=[name for name, given in (("--to-time", to_time), ("--latest", latest),
+                                                        ("--before-xid", before_xid), ("--geo", geo),
+                                                        ("--subnet", subnet), ("--private-dns-zone", private_dns_zone),
+                                                        ("--allow-partial", allow_partial)) if given])
+        return
     xid = _xid(before_xid) if before_xid is not None else None
     if xid is not None and (to_time is not None or latest or geo):
         raise UsageError("--before-xid is the recovery target: give it without --to-time, --latest or --geo",
@@ -192,6 +203,37 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
             return
         result = backend.restore(plan, reporter())
     emit(result.to_dict(), _result_text)
+
+
+def _restore_redis(redis_: bool, backup_id: str | None, target: str | None, dry_run: bool, wait: str,
+                   others: list[str]) -> None:
+    """``restore --redis``: a stored RDB into a new redis-server target."""
+    if not redis_:
+        raise UsageError("--backup names a Redis backup: give it with --redis",
+                         hint="e.g. augeoctl restore --redis --backup redis-20261124T180500Z")
+    if others:
+        raise UsageError(f"--redis restores an RDB snapshot; it takes no {', '.join(others)}",
+                         hint="augeoctl restore --redis [--backup ID] [--target NAME]")
+    name = check_target_name(target) if target else "redis-" + datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    platform = platform_for(settings())
+    with nullcontext() if dry_run else command_lock(wait):
+        refuse_if_unfinished(platform)
+        if dry_run:
+            backups = [b for b in platform.redis().list_backups() if backup_id in (None, b.id)]
+            if not backups:
+                raise UsageError(f"no Redis backup {backup_id}" if backup_id else "no Redis backup yet",
+                                 hint="`augeoctl backup list` shows them; `augeoctl backup create --kind redis` makes one")
+            chosen = backup_id or max(backups, key=lambda b: b.finished_at or datetime.min.replace(tzinfo=UTC)).id
+            emit({"dry_run": True, "plan": {"kind": "redis", "target": name, "backup_id": chosen}},
+                 lambda r: "restore plan (dry run: nothing was changed)\n"
+                           f"  target        {r['plan']['target']} (new redis-server)\n"
+                           f"  backup        {r['plan']['backup_id']}")
+            return
+        with reporter().step(f"restoring Redis into new target {name}"):
+            made = platform.restore_redis_target(backup_id, name)
+    emit({"kind": "redis", "target": made.name, "url": made.url, "backup_id": made.backup_id, "keys": made.keys},
+         lambda r: f"restored Redis backup {r['backup_id']} into new target {r['target']}: {r['keys']} keys at "
+                   f"{r['url']}\n  drop it with: augeoctl targets drop {r['target']}")
 
 
 def _xid(text: str) -> int:

@@ -159,6 +159,13 @@ class Platform(ABC):
                              "virtual network", hint="drop them, or use --env with an Azure environment")
         return plan
 
+    def restore_redis_target(self, backup_id: str | None, name: str) -> Any:
+        """A NEW Redis started from a stored RDB (``restore --redis``); the live one is untouched."""
+        raise RestoreRefused(
+            f"a Redis restore into a new target is a sandbox operation; {self.title} restores its cache "
+            "by importing an RDB export into a Redis database",
+            hint="follow runbooks/redis-loss.md (the Azure steps import the newest export from Blob storage)")
+
     def plan_geo_restore(self, target: str | None, to_time: datetime | None = None) -> RestorePlan:
         """A restore from the geo-redundant backups into the paired region (to ``to_time``, or
         the newest geo-replicated point)."""

@@ -189,3 +189,23 @@ def test_tls_hosts_come_from_the_environment(tmp_path, arm, credential, knot, tl
     assert expiry == {f"admin.good.example:{port}": "pass",
                       f"api.good.example:{tls_servers['expired'].port}": "fail"}
     assert r.exit_code == 4
+
+
+def test_domain_and_nameservers_come_from_the_environment(tmp_path, arm, credential, knot) -> None:
+    cfg = config(tmp_path, arm, dns_nameservers=f" {knot.nameserver} ,")
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "--env", "staging", "dns", "audit", "--no-tls", "-o", "json"],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["domain"] == "good.example"  # dns_zone, no email_domain given
+    other = config(tmp_path, arm, email_domain="dmarcnone.example", dns_nameservers=knot.nameserver)
+    r = CliRunner().invoke(cli, ["--config", str(other), "--env", "staging", "dns", "audit", "--no-tls", "-o", "json"],
+                           catch_exceptions=False)
+    assert json.loads(r.stdout)["domain"] == "dmarcnone.example"
+    silent = config(tmp_path, arm, dns_nameservers="127.0.0.1:9")  # nothing listens: the flag wins over it
+    r = run(silent, knot, "good.example")
+    assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_no_domain_anywhere_is_a_usage_error(tmp_path) -> None:
+    r = CliRunner().invoke(cli, ["dns", "audit", "--no-tls"], env={"AUGEO_HOME": str(tmp_path)})
+    assert r.exit_code == 2 and "email_domain" in r.stderr and "Traceback" not in r.stderr

@@ -197,3 +197,36 @@ def test_every_yes_has_the_short_form_y() -> None:
     yes = [(c.name, p) for c in walk(cli) for p in c.params if isinstance(p, click.Option) and "--yes" in p.opts]
     assert len(yes) >= 6
     assert all("-y" in p.opts for _, p in yes), [n for n, p in yes if "-y" not in p.opts]
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--redis", "--latest"], "it takes no --latest"),
+    (["--redis", "--to-time", "-5m", "--geo"], "it takes no --to-time, --geo"),
+    (["--backup", "redis-x"], "give it with --redis"),
+    (["--redis", "--target", "Bad Name"], "target"),
+])
+def test_restore_redis_refuses_bad_input_before_doing_anything(args, fragment, tmp_path) -> None:
+    home = tmp_path / "home"
+    r = run_cli("restore", *args, home=home)
+    assert r.returncode == 2 and fragment in r.stderr, r
+    assert "Traceback" not in r.stderr and not (home / "sandbox").exists()
+
+
+@pytest.mark.integration
+def test_restore_redis_makes_a_new_target_and_leaves_the_live_redis_alone(sandbox) -> None:
+    import redis
+
+    live = redis.Redis.from_url(sandbox.sandbox.redis_url())
+    live.set("session:1", "a")
+    live.set("session:2", "b")
+    assert run_cli("backup", "create", "--kind", "redis", home=sandbox.home).returncode == 0
+    live.set("session:3", "after the backup")
+    r = run_cli("restore", "--redis", "--target", "rt-1", "-o", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    made = r.json()
+    assert made["target"] == "rt-1" and made["keys"] == live.dbsize() - 1
+    assert redis.Redis.from_url(made["url"]).get("session:2") == b"b"
+    assert live.get("session:3") == b"after the backup" and made["url"] != sandbox.sandbox.redis_url()
+    again = run_cli("restore", "--redis", "--target", "rt-1", home=sandbox.home)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert run_cli("targets", "drop", "rt-1", "--yes", home=sandbox.home).returncode == 0
