@@ -5,6 +5,11 @@ secrets never reach a record. Real bash, real ``augeoctl`` subprocesses; no serv
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +18,7 @@ from augeoctl.cli.common import Reporter
 from augeoctl.errors import UsageError
 from augeoctl.runbook import model
 from augeoctl.runbook.run import RunbookFailed, Runner, read_records
-from tests.conftest import REPO, make_home, run_cli
+from tests.conftest import REPO, make_home, run_cli, wait_for, wait_gone
 
 BOOK = """\
 # Practice
@@ -167,6 +172,8 @@ def test_cli_bad_names_and_steps_exit_2(home: Path) -> None:
     assert r.returncode == 2 and "no runbook named 'no-such-book'" in r.stderr and "dr-drill" in r.stderr
     r = run_cli("runbook", "run", "dr-drill", "--from-step", "99", "--yes", home=home)
     assert r.returncode == 2 and "--from-step 99" in r.stderr
+    r = run_cli("runbook", "run", str(home / "missing.md"), home=home)
+    assert r.returncode == 2 and "no runbook file" in r.stderr
     r = run_cli("runbook", "run", "after-deployment", home=home)  # azure steps only
     assert r.returncode == 2 and "no steps for local" in r.stderr
 
@@ -179,3 +186,58 @@ def test_cli_list_and_show(home: Path) -> None:
     shown = run_cli("runbook", "show", "point-in-time-restore", home=home)
     assert shown.returncode == 0 and "Find the moment of the damage" in shown.stdout
     assert "```" not in shown.stdout  # rendered, not the raw Markdown
+
+
+HANGING = """\
+# Hanging
+
+## Before
+
+```sh {env=local}
+echo "first step"
+```
+
+## The step that waits
+
+```sh {env=local}
+echo $$ > "$AUGEO_HOME/step.pid"
+while [ ! -e "$AUGEO_HOME/release" ]; do sleep 0.05; done
+```
+
+## After
+
+```sh {env=local}
+touch "$AUGEO_HOME/after"
+```
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_step_stops_the_step_and_records_the_run_as_interrupted(
+        tmp_path: Path, home: Path, sig: signal.Signals) -> None:
+    book = tmp_path / "hanging.md"
+    book.write_text(HANGING)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
+    env["AUGEO_HOME"] = str(home)
+    exe = shutil.which("augeoctl")
+    cmd = [exe] if exe else [sys.executable, "-m", "augeoctl"]
+    proc = subprocess.Popen([*cmd, "runbook", "run", str(book), "--yes", "-o", "json"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pid_file = home / "step.pid"
+        wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 120, "the step running")
+        step_pid = int(pid_file.read_text())
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted at step 2" in err
+    wait_gone(step_pid, 60)  # the step's shell did not outlive the run
+    assert not (home / "after").exists()  # nothing after the interrupted step ran
+    record = _record(home)
+    assert record["result"] == "interrupted" and record["runbook"] == "hanging"
+    assert [(s["number"], s["status"]) for s in record["steps"]] == [(1, "ok"), (2, "interrupted")]
+    assert record["finished_at"]

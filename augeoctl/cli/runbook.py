@@ -47,7 +47,7 @@ def runbook_list() -> None:
 @click.argument("name")
 @common_options
 def runbook_show(name: str) -> None:
-    """Render a runbook in the terminal (its steps, with --output json)."""
+    """Render a runbook (NAME, or a path ending in .md) in the terminal (its steps, with --output json)."""
     rb = model.load(name)
     if settings().output == "json":
         emit({**rb.to_dict(), "text": rb.text})
@@ -66,6 +66,9 @@ def runbook_show(name: str) -> None:
 @common_options
 def runbook_run(name: str, yes: bool, from_step: int) -> None:
     """Run the runbook's steps for the environment (--env), in order, and record the run.
+
+    NAME is a runbook of `runbook list`, or the path of a Markdown file (ending in .md)
+    that follows the same convention (runbooks/README.md).
 
     Runs the steps tagged for the environment's kind (local or azure), each as a bash
     script with `augeoctl` on the PATH and AUGEO_ENV set; values captured from an

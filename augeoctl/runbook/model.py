@@ -196,6 +196,14 @@ def all_runbooks(folder: Path | None = None) -> list[Runbook]:
 
 
 def load(name: str, folder: Path | None = None) -> Runbook:
+    """A shipped runbook by NAME, or a Markdown file by path (``./incident.md``): a team's own
+    runbook that follows the same convention."""
+    if name.endswith(".md"):
+        own = Path(name).expanduser()
+        if not own.is_file():
+            raise NotFound(f"no runbook file {name}", hint="give the path of a Markdown file, or a runbook name "
+                                                            "(`augeoctl runbook list`)")
+        return parse(own.read_text(), own.stem, own)
     folder = folder or runbooks_dir()
     path = folder / f"{name}.md"
     if not _NAME.fullmatch(name) or not path.is_file():

@@ -53,6 +53,17 @@ class RunbookFailed(OperationFailed):
     """A step of a runbook failed (or was not confirmed); the run stopped there."""
 
 
+STEP_GRACE_SECONDS = 30  # an interrupted step's processes may take this long to stop on SIGINT
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: int) -> None:
+    """``sig`` to every process of a step's group (the group outlives its leader)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def mask(text: str, environ: dict[str, str] | None = None) -> str:
     """``text`` with secrets replaced by ``***``."""
     text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
@@ -316,8 +327,10 @@ class Runner:
 
     def _execute(self, cmd: list[str], env: dict[str, str]) -> tuple[int, str, str]:
         """Run a step; its output is shown on stderr as it comes. (exit code, stdout, excerpt)."""
+        # Its own process group: an interruption reaches every process of the step (a shell
+        # waiting on a child ignores a SIGINT the child did not get), and nothing outlives it.
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                stdin=subprocess.DEVNULL, text=True, errors="replace")
+                                stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
         lines: list[str] = []
         out: list[str] = []
         lock = threading.Lock()
@@ -337,14 +350,14 @@ class Runner:
         try:
             code = proc.wait()
         except KeyboardInterrupt:
-            # The step got the terminal's Ctrl-C too; a SIGTERM reached only us.
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            # Ctrl-C or SIGTERM reached us: pass SIGINT on to the step's whole group; SIGKILL
+            # the group if the step has not stopped after a grace period.
+            _signal_group(proc, signal.SIGINT)
+            try:
+                proc.wait(STEP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
             raise
         for t in threads:
             t.join()
