@@ -50,6 +50,19 @@ _WAL_READ_ERROR = re.compile(
 )
 
 
+# Replay, not queries, is what a restore waits for: no restartpoint during replay (each one
+# writes out every dirty buffer), no fsync of every file at startup (one syncfs of the
+# target's filesystem instead), and WAL prefetch. The two restartpoint settings are taken
+# back after promotion (a reload); the others only act during startup and recovery.
+REPLAY_SETTINGS = {
+    "max_wal_size": "'64GB'",
+    "checkpoint_timeout": "'1d'",
+    "recovery_init_sync_method": "'syncfs'",
+    "recovery_prefetch": "'try'",
+}
+RELOADED_AFTER_REPLAY = ("max_wal_size", "checkpoint_timeout")
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -310,6 +323,7 @@ class Recovery:
             "log_timezone": "'UTC'",
             "hot_standby": "'off'",
         }
+        settings.update(REPLAY_SETTINGS)
         if plan.mode == "time" and plan.to_time is not None:
             ts = plan.to_time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
             settings["recovery_target_time"] = f"'{ts}'"
@@ -356,7 +370,17 @@ class Recovery:
 
         if not procs.wait_until(promoted, 600):
             raise RestoreError("the target did not finish promotion within 10 minutes", hint=f"see {log}")
+        self._end_replay_settings(port, watch.data)
         return reached[0]
+
+    def _end_replay_settings(self, port: int, data: Path) -> None:
+        """Back to the server's own values for what only suited replay (reloadable settings)."""
+        auto = data / "postgresql.auto.conf"
+        kept = [ln for ln in auto.read_text().splitlines(keepends=True)
+                if ln.split("=", 1)[0].strip() not in RELOADED_AFTER_REPLAY]
+        auto.write_text("".join(kept))
+        with connect(self.sandbox, port, "postgres", timeout=10) as conn:
+            conn.execute("SELECT pg_reload_conf()")
 
     def _verify(self, port: int) -> tuple[list[Check], dict[str, int]]:
         import psycopg

@@ -120,6 +120,23 @@ def test_latest_restores_every_archived_commit(sandbox, history) -> None:
     assert _target_rows(r.json()["dsn"]) == expected
 
 
+def test_replay_settings_are_taken_back_after_promotion(sandbox, history) -> None:
+    import psycopg
+
+    r = run_cli("restore", "--latest", "--target", "settings-back", "--output", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    dsn = r.json()["dsn"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        shown = dict(conn.execute("SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
+                                  "('max_wal_size', 'checkpoint_timeout', 'archive_mode')").fetchall())
+    with sandbox.connect() as conn:
+        source = dict(conn.execute("SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name IN "
+                                   "('max_wal_size', 'checkpoint_timeout')").fetchall())
+    assert shown["max_wal_size"] == source["max_wal_size"] and shown["checkpoint_timeout"] == source["checkpoint_timeout"]
+    assert shown["archive_mode"] == "off"  # never archives into the source's archive
+    assert run_cli("targets", "drop", "settings-back", "--yes", home=sandbox.home).returncode == 0
+
+
 def test_dry_run_prints_the_plan_and_creates_nothing(sandbox, history) -> None:
     when = history["commits"][-5][1]
     r = run_cli("restore", "--to-time", format_time(when), "--dry-run", "-o", "json", home=sandbox.home)
