@@ -136,9 +136,12 @@ def main() -> int:
         conf.write_text(
             f"[global]\nrepo1-path={repo / 'repo'}\nlog-path={repo / 'log'}\nlock-path={repo / 'lock'}\n"
             f"spool-path={repo / 'spool'}\ncompress-type=none\nstart-fast=y\nprocess-max=2\n"
-            f"archive-async=y\narchive-get-queue-max=1GiB\n"
+
             f"log-level-console=warn\n\n[bench]\npg1-path={data_dir}\npg1-port={port}\n"
-            f"pg1-socket-path={home / 'sandbox' / 'pg' / 'socket'}\npg1-user=augeo\n")
+            f"pg1-socket-path={home / 'sandbox' / 'pg' / 'socket'}\npg1-user=augeo\n"
+            # archive-get (the restored cluster's restore_command) asynchronous, prefetching
+            # into the spool; the bench's own archive-push of the segments stays synchronous.
+            f"\n[global:archive-get]\narchive-async=y\narchive-get-queue-max=1GiB\n")
         chown_tree(repo)
         pgbr = ["pgbackrest", f"--config={conf}", "--stanza=bench"]
         subprocess.run(as_service([*pgbr, "stanza-create"]), check=True, capture_output=True)
