@@ -7,7 +7,12 @@ tools start with cold caches each round. Printed: median wall time and DNS queri
 - SPF+DMARC: ``checkdmarc.spf.check_spf`` + ``checkdmarc.dmarc.check_dmarc`` against
   augeoctl's SPF and DMARC parts (the goal: at most half of checkdmarc's wall time);
 - the whole augeoctl audit (SPF, DMARC, DKIM for the ACS selectors, MX, ACS) against
-  the same checkdmarc SPF+DMARC run, to show what the extra checks cost.
+  the same checkdmarc SPF+DMARC run, to show what the extra checks cost;
+- the same work: augeoctl's SPF+DMARC, then the names checkdmarc asks that augeoctl does
+  not (the addresses of MX hosts and of the SPF ``a``/``mx`` mechanisms, CNAME checks),
+  resolved with augeoctl's resolver, in parallel, as a second wave (they depend only on
+  answers of the first). The forwarder logs every question, so the sets are compared,
+  and shows the most queries each tool had in flight at once.
 
 Run: ``nox -s bench -- dns`` (or ``python tests/bench/bench_dns.py --rounds 5``).
 """
@@ -55,11 +60,20 @@ def measure(fn: Callable[[], object], fwd: DelayForwarder, rounds: int) -> tuple
     times, queries, result = [], [], None
     for _ in range(rounds):
         fwd.take()
+        fwd.take_asked()
         t0 = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - t0)
         queries.append(fwd.take())
     return statistics.median(times), int(statistics.median(queries)), result
+
+
+def asked_by(fn: Callable[[], object], fwd: DelayForwarder) -> tuple[set[tuple[str, str]], int]:
+    """The (name, type) questions one run of ``fn`` asks, and the most it had in flight."""
+    fwd.take_asked()
+    fn()
+    in_flight = fwd.max_in_flight
+    return set(fwd.take_asked()), in_flight
 
 
 def main() -> int:
@@ -98,9 +112,26 @@ def main() -> int:
 
         measure(checkdmarc_spf_dmarc, fwd, 1)  # warm imports and Knot's own caches
         measure(augeo(("spf", "dmarc")), fwd, 1)
+        cd_asked, cd_flight = asked_by(checkdmarc_spf_dmarc, fwd)
+        au_asked, au_flight = asked_by(augeo(("spf", "dmarc")), fwd)
+        extra = sorted(cd_asked - au_asked)
+
+        def augeo_same_work() -> object:
+            from concurrent.futures import ThreadPoolExecutor
+
+            res = Resolver([ns], timeout=5, retries=0)
+            try:
+                report = run_audit(res, DOMAIN, parts=("spf", "dmarc"))
+                with ThreadPoolExecutor(max_workers=max(1, len(extra))) as pool:
+                    list(pool.map(lambda q: res.query(*q), extra))
+                return report
+            finally:
+                res.close()
+
         cd_t, cd_q, cd_r = measure(checkdmarc_spf_dmarc, fwd, args.rounds)
         sd_t, sd_q, sd_r = measure(augeo(("spf", "dmarc")), fwd, args.rounds)
         full_t, full_q, full_r = measure(augeo(("spf", "dkim", "dmarc", "mx", "acs")), fwd, args.rounds)
+        same_t, same_q, _ = measure(augeo_same_work, fwd, args.rounds)
     finally:
         fwd.stop()
         knot.stop()
@@ -115,12 +146,18 @@ def main() -> int:
         ("checkdmarc SPF+DMARC", cd_t, cd_q),
         ("augeoctl SPF+DMARC", sd_t, sd_q),
         ("augeoctl full audit (SPF, DMARC, DKIM x2, MX, ACS)", full_t, full_q),
+        ("augeoctl SPF+DMARC + checkdmarc's other names", same_t, same_q),
     ]
     print(f"  {'run':<52} {'wall s':>8} {'queries':>8}")
     for name, t, q in rows:
         print(f"  {name:<52} {t:8.3f} {q:8d}")
     print(f"  ratio augeoctl/checkdmarc SPF+DMARC wall time: {sd_t / cd_t:.2f} (goal <= 0.50)")
     print(f"  ratio augeoctl full audit/checkdmarc SPF+DMARC wall time: {full_t / cd_t:.2f}")
+    print(f"  ratio augeoctl same work/checkdmarc SPF+DMARC wall time: {same_t / cd_t:.2f}")
+    print(f"  questions: checkdmarc {len(cd_asked)} distinct, augeoctl {len(au_asked)}; asked by checkdmarc "
+          f"only: {len(extra)} ({', '.join(f'{n} {t}' for n, t in extra)}); asked by augeoctl only: "
+          f"{len(au_asked - cd_asked)}")
+    print(f"  most queries in flight at once: checkdmarc {cd_flight}, augeoctl {au_flight}")
     return 0
 
 

@@ -21,13 +21,14 @@ class DelayForwarder:
         self.queries = 0
         self.in_flight = 0
         self.max_in_flight = 0  # most queries held at once: shows whether a client asks in parallel
+        self.asked: list[tuple[str, str]] = []  # (name, type) of each query, in arrival order
         self.lock = threading.Lock()
         fwd = self
 
         class Udp(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 data, sock = self.request
-                fwd._enter()
+                fwd._enter(data)
                 try:
                     time.sleep(fwd.delay)
                     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as up:
@@ -51,7 +52,7 @@ class DelayForwarder:
                         if not head:
                             return
                         msg = _recv(conn, int.from_bytes(head, "big"))
-                        fwd._count()
+                        fwd._count(msg)
                         time.sleep(fwd.delay)
                         up.sendall(head + msg)
                         rhead = _recv(up, 2)
@@ -66,13 +67,24 @@ class DelayForwarder:
         for srv in (self.udp, self.tcp):
             threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
-    def _count(self) -> None:
-        with self.lock:
-            self.queries += 1
+    def _question(self, wire: bytes) -> None:
+        import dns.message
 
-    def _enter(self) -> None:
+        try:
+            q = dns.message.from_wire(wire).question[0]
+            self.asked.append((q.name.to_text().rstrip(".").lower(), dns.rdatatype.to_text(q.rdtype)))
+        except Exception:  # noqa: BLE001 - a malformed query is still counted
+            self.asked.append(("?", "?"))
+
+    def _count(self, wire: bytes = b"") -> None:
         with self.lock:
             self.queries += 1
+            self._question(wire)
+
+    def _enter(self, wire: bytes = b"") -> None:
+        with self.lock:
+            self.queries += 1
+            self._question(wire)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
@@ -84,6 +96,13 @@ class DelayForwarder:
         with self.lock:
             n, self.queries = self.queries, 0
             return n
+
+    def take_asked(self) -> list[tuple[str, str]]:
+        """The (name, type) pairs asked since the last call; also resets ``max_in_flight``."""
+        with self.lock:
+            asked, self.asked = self.asked, []
+            self.max_in_flight = self.in_flight
+            return asked
 
     def stop(self) -> None:
         for srv in (self.udp, self.tcp):
