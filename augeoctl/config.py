@@ -82,6 +82,7 @@ _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
     "service_user": (False, str, "unprivileged user the servers run as when augeoctl runs as root"),
     "pg_bindir": (False, str, "folder of the PostgreSQL programs (initdb, pg_ctl ...)"),
     "redis_server": (False, str, "the redis-server program"),
+    "service_workers": (False, int, "uvicorn worker processes of each slot of the reference service (1..16, default 1)"),
 }
 
 # Settings an AUGEO_* variable may give (it wins over the config file): variable ->
@@ -92,6 +93,7 @@ ENV_VARIABLES: dict[str, tuple[str, str]] = {
     "AUGEO_SERVICE_USER": (LOCAL, "service_user"),
     "AUGEO_PG_BINDIR": (LOCAL, "pg_bindir"),
     "AUGEO_REDIS_SERVER": (LOCAL, "redis_server"),
+    "AUGEO_SERVICE_WORKERS": (LOCAL, "service_workers"),
     "AUGEO_REDIS_EXPORT_SAS": ("azure", "redis_export_sas"),
     "AUGEO_DRILL_STOP_AT": (LOCAL, "drill_stop_at"),
     "AUGEO_PAUSE_AT": (LOCAL, "pause_at"),
@@ -354,6 +356,9 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
     if timeout is not None and not 1 <= timeout <= 86400:
         raise ConfigError(f"{source}: environments.{name}.archive_timeout must be 1..86400 seconds, "
                           f"got {timeout}")
+    workers = settings.get("service_workers")
+    if workers is not None and not 1 <= workers <= 16:
+        raise ConfigError(f"{source}: environments.{name}.service_workers must be 1..16, got {workers}")
     bindir = settings.get("pg_bindir")
     if bindir and unsafe_characters(str(bindir)):
         # pg_ctl starts the postgres program beside it through /bin/sh.

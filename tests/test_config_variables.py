@@ -26,16 +26,18 @@ def test_variables_set_the_local_sandbox_settings_over_the_file(monkeypatch, tmp
     monkeypatch.setenv("AUGEO_SERVICE_USER", "augeo-svc")
     monkeypatch.setenv("AUGEO_PG_BINDIR", "/opt/pg/bin")
     monkeypatch.setenv("AUGEO_REDIS_SERVER", "/opt/redis/bin/redis-server")
+    monkeypatch.setenv("AUGEO_SERVICE_WORKERS", "2")
     monkeypatch.setenv("AUGEO_REDIS_EXPORT_SAS", "https://x.blob/c?sig=s")  # an Azure setting: not local
     s = config.resolve(config=cfg).env.settings
     assert s == {"archive_timeout": 30, "wal_streaming": "async", "service_user": "augeo-svc",
-                 "pg_bindir": "/opt/pg/bin", "redis_server": "/opt/redis/bin/redis-server"}
+                 "pg_bindir": "/opt/pg/bin", "redis_server": "/opt/redis/bin/redis-server", "service_workers": 2}
 
 
 @pytest.mark.parametrize(("name", "value", "says"), [
     ("AUGEO_ARCHIVE_TIMEOUT", "soon", "AUGEO_ARCHIVE_TIMEOUT='soon' is not valid"),
     ("AUGEO_ARCHIVE_TIMEOUT", "0", "archive_timeout must be 1..86400"),
     ("AUGEO_WAL_STREAMING", "always", 'wal_streaming is "always"'),
+    ("AUGEO_SERVICE_WORKERS", "0", "service_workers must be 1..16"),
     ("AUGEO_VERBOSE", "loud", "AUGEO_VERBOSE='loud' is not a number"),
 ])
 def test_a_bad_variable_is_a_usage_error_that_names_it(monkeypatch, name, value, says) -> None:

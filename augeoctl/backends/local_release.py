@@ -70,7 +70,8 @@ class LocalReleaseBackend(ReleaseBackend):
             runner.start_service(
                 port, self.sandbox.dsn(port=int(state["postgres"]["port"])),
                 self.sandbox.redis_url(port=int(state["redis"]["port"])), self.sandbox.staging_log,
-                self.sandbox.staging_pidfile, slots_file=self.sandbox.slots.file, slot=STAGING,
+                self.sandbox.staging_pidfile, workers=self.sandbox.service_workers,
+                slots_file=self.sandbox.slots.file, slot=STAGING,
             )
             if not runner.wait_ready(http_url(port), START_TIMEOUT):
                 raise OperationFailed(f"the staging slot did not start on port {port}",

@@ -114,6 +114,11 @@ class Sandbox:
         return self._setting("service_user")
 
     @property
+    def service_workers(self) -> int:
+        """uvicorn workers of each slot of the reference service (``service_workers``)."""
+        return int(self.settings.get("service_workers") or 1)
+
+    @property
     def archive_timeout(self) -> int:
         value = self.settings.get("archive_timeout")
         try:
@@ -309,7 +314,7 @@ class Sandbox:
         runner.start_service(
             int(port), self.dsn(port=int(state["postgres"]["port"])),
             self.redis_url(port=int(state["redis"]["port"])), self.app_log, self.app_pidfile,
-            slots_file=self.slots.file, slot="production",
+            workers=self.service_workers, slots_file=self.slots.file, slot="production",
         )
         if not runner.wait_ready(http_url(int(port)), 30):
             raise SandboxError(f"the reference service did not answer: {tools.tail(self.app_log, 5)}")

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from augeoctl.cli import cli
-from tests.conftest import make_home, run_cli, wait_gone
+from tests.conftest import make_home, run_cli, wait_for, wait_gone
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -230,3 +230,17 @@ def test_restore_redis_makes_a_new_target_and_leaves_the_live_redis_alone(sandbo
     again = run_cli("restore", "--redis", "--target", "rt-1", home=sandbox.home)
     assert again.returncode == 2 and "already exists" in again.stderr
     assert run_cli("targets", "drop", "rt-1", "--yes", home=sandbox.home).returncode == 0
+
+
+@pytest.mark.integration
+def test_the_service_runs_the_configured_number_of_workers() -> None:
+    from augeoctl.local import procs
+
+    home = make_home()
+    try:
+        up = run_cli("sandbox", "up", "-o", "json", home=home, env={"AUGEO_SERVICE_WORKERS": "2"})
+        assert up.returncode == 0, up
+        master = up.json()["app"]["pid"]
+        assert wait_for(lambda: len(procs.children(master)) == 2, 60, "two uvicorn workers")
+    finally:
+        run_cli("sandbox", "down", home=home)
