@@ -250,6 +250,19 @@ def test_admin_front_end_is_served_through_front_door_with_the_waf(env: str) -> 
     assert dns.get("admin_validation_token") == "${module.frontdoor.admin_validation_token}"
     txt = {r.get("name") for r in s.resources("azurerm_dns_txt_record")}
     assert {"_dnsauth.api", "_dnsauth.admin"} <= txt
+    # Every site has its endpoint, origin group, route (to its own domain and origins) and
+    # domain association: the admin site is routed, not only declared.
+    for rtype in ("azurerm_cdn_frontdoor_endpoint", "azurerm_cdn_frontdoor_origin_group",
+                  "azurerm_cdn_frontdoor_route", "azurerm_cdn_frontdoor_custom_domain_association"):
+        assert only(s, rtype).get("for_each") == "${local.sites}", rtype
+    route = only(s, "azurerm_cdn_frontdoor_route")
+    assert route.get("cdn_frontdoor_custom_domain_ids") == ["${azurerm_cdn_frontdoor_custom_domain.site[each.key].id}"]
+    assert "azurerm_cdn_frontdoor_origin.admin.id" in str(route.get("cdn_frontdoor_origin_ids"))
+    assert route.get("supported_protocols") == ["Https"] and route.get("patterns_to_match") == ["/*"]
+    assert only(s, "azurerm_cdn_frontdoor_custom_domain_association").get("cdn_frontdoor_route_ids") == [
+        "${azurerm_cdn_frontdoor_route.site[each.key].id}"]
+    admin_origin = next(o for o in s.resources("azurerm_cdn_frontdoor_origin") if o.labels[1] == "admin")
+    assert admin_origin.get("host_name") == "${var.admin_origin_hostname}"
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
@@ -801,6 +814,10 @@ def test_scm_site_admits_only_the_runners_and_allow_listed_admins(env: str, rtyp
     allowed = locals_of("app")["scm_allowed"].replace(" ", "")
     assert allowed == '${merge({runners="${var.runners_egress_ip}/32"},var.admin_allowed_cidrs)}'
     assert platform_call("app").get("runners_egress_ip") == "${module.network.runners_egress_ip}"
+    # The allow-list an environment gives holds operator networks, never the whole internet.
+    for cidr in (inputs(env).get("admin_allowed_cidrs") or {}).values():
+        prefix = int(str(cidr).split("/")[1]) if "/" in str(cidr) else 32
+        assert prefix >= 16 and not str(cidr).startswith("0.0.0.0"), f"{env}: admin_allowed_cidrs {cidr}"
     readme = (ROOT / "README.md").read_text()
     assert "## Decision: operator access into the VNet" in readme
 
@@ -860,6 +877,12 @@ def test_the_deployment_identity_has_least_privilege(env: str) -> None:
         assert not any(a.endswith("/*") or "Microsoft.Authorization" in a for a in actions), actions
         assert definition.child("permissions").get("data_actions") in (None, [])
     assignments = {a.labels[1]: a for a in s.resources("azurerm_role_assignment")}
+    # Every role assignment of the deployment identity is one of these, by name: a new one
+    # (a Contributor added beside the local) must be added here on purpose.
+    of_deploy = {name for name, a in assignments.items()
+                 if a.get("principal_id") == "${azurerm_user_assigned_identity.deploy.principal_id}"}
+    assert of_deploy == {"deploy", "redis_export", "postgres_operator", "static_site_deployer"}, of_deploy
+    assert assignments["deploy"].get("role_definition_name") == "${each.value.role}"
     assert assignments["redis_export"].get("scope") == "${var.redis_id}"
     assert assignments["static_site_deployer"].get("scope") == "${var.static_web_app_id}"
     assert assignments["postgres_operator"].get("scope") == "${var.resource_group_id}"
