@@ -383,19 +383,29 @@ class Recovery:
             conn.execute("SELECT pg_reload_conf()")
 
     def _verify(self, port: int) -> tuple[list[Check], dict[str, int]]:
-        import psycopg
+        """pg_amcheck (parallel jobs) and the row counts, at the same time."""
+        from concurrent.futures import ThreadPoolExecutor
 
-        checks: list[Check] = []
-        proc = tools.run(
-            [self.sandbox.pg_tool("pg_amcheck"), "-h", procs.LOOPBACK, "-p", str(port), "-U", SUPERUSER,
-             "--all", "--install-missing", "--no-strict-names"],
-            check=False,
-        )
+        jobs = max(1, min(4, os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="amcheck") as pool:
+            amcheck = pool.submit(
+                tools.run,
+                [self.sandbox.pg_tool("pg_amcheck"), "-h", procs.LOOPBACK, "-p", str(port), "-U", SUPERUSER,
+                 "--all", "--install-missing", "--no-strict-names", "--jobs", str(jobs)],
+                check=False,
+            )
+            counted = self._count_rows(port)
+            proc = amcheck.result()
         out = (proc.stdout + proc.stderr).strip()
-        checks.append(Check(
+        checks = [Check(
             "pg_amcheck", proc.returncode == 0,
             "no corruption found in heap tables or B-tree indexes" if proc.returncode == 0 else out[-800:],
-        ))
+        ), counted[0]]
+        return checks, counted[1]
+
+    def _count_rows(self, port: int) -> tuple[Check, dict[str, int]]:
+        import psycopg
+
         tables: dict[str, int] = {}
         try:
             with connect(self.sandbox, port, "postgres") as conn:
@@ -415,10 +425,9 @@ class Recovery:
                         count = conn.execute(f"SELECT count(*) FROM {qualified}").fetchone()
                         key = f"{nsp}.{rel}" if db == APP_DB else f"{db}:{nsp}.{rel}"
                         tables[key] = int(count[0]) if count else 0
-            checks.append(Check("query", True, f"{len(tables)} table(s) counted in {len(dbs)} database(s)"))
+            return Check("query", True, f"{len(tables)} table(s) counted in {len(dbs)} database(s)"), tables
         except psycopg.Error as exc:
-            checks.append(Check("query", False, str(exc).strip()))
-        return checks, tables
+            return Check("query", False, str(exc).strip()), tables
 
 
 def _window(plan: RestorePlan) -> Window | None:
