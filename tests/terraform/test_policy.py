@@ -653,7 +653,8 @@ def test_redis_export_roles_and_the_4_hour_schedule(env: str) -> None:
     assert roles["exports-delegator"] == {"scope": "${var.exports_account_id}", "role": "Storage Blob Delegator"}
     call = platform_call("pipeline_identity")
     assert call.get("exports_container_id") == "${module.redis_exports.container_id}"
-    export = role_definitions(s)["redis_export"].child("permissions").get("actions")
+    assert only(s, "azurerm_role_definition").get("for_each") == "${local.custom_roles}"
+    export = custom_roles()["redis_export"]["actions"]
     assert "Microsoft.Cache/redisEnterprise/databases/export/action" in export
     readme = (ROOT / "README.md").read_text()
     verify = (ROOT.parent / ".github" / "workflows" / "verify.yml").read_text()
@@ -854,8 +855,9 @@ def test_the_deployment_identity_is_federated_with_github_per_environment(env: s
                    for folder in s.modules() for b in parse_dir(folder))
 
 
-def role_definitions(s: Stack) -> dict[str, Block]:
-    return {b.labels[1]: b for b in s.resources("azurerm_role_definition")}
+def custom_roles() -> dict[str, dict[str, Any]]:
+    """The deployment identity's custom roles (name -> scope, actions), from the module's local."""
+    return locals_of("pipeline_identity")["custom_roles"]
 
 
 @ENVS
@@ -868,28 +870,30 @@ def test_the_deployment_identity_has_least_privilege(env: str) -> None:
     assert call.get("resource_group_id") == "${azurerm_resource_group.main.id}"
     assert call.get("web_app_id") == "${module.app.api_id}"
     assert call.get("static_web_app_id") == "${module.app.admin_id}"
-    definitions = role_definitions(s)
-    assert set(definitions) == {"redis_export", "postgres_operator", "static_site_deployer"}
-    for definition in definitions.values():
-        assert definition.get("assignable_scopes") == ["${var.resource_group_id}"]
-        actions = definition.child("permissions").get("actions")
+    roles_ = custom_roles()
+    assert set(roles_) == {"redis_export", "postgres_operator", "static_site_deployer"}
+    definition = only(s, "azurerm_role_definition")
+    assert definition.get("for_each") == "${local.custom_roles}"
+    assert definition.get("assignable_scopes") == ["${var.resource_group_id}"]
+    assert definition.child("permissions").get("actions") == "${each.value.actions}"
+    assert definition.child("permissions").get("data_actions") in (None, [])
+    for role in roles_.values():
         # Control plane only, no wildcard over a whole provider, no role or policy writes.
-        assert not any(a.endswith("/*") or "Microsoft.Authorization" in a for a in actions), actions
-        assert definition.child("permissions").get("data_actions") in (None, [])
+        assert not any(a.endswith("/*") or "Microsoft.Authorization" in a for a in role["actions"]), role
     assignments = {a.labels[1]: a for a in s.resources("azurerm_role_assignment")}
     # Every role assignment of the deployment identity is one of these, by name: a new one
     # (a Contributor added beside the local) must be added here on purpose.
     of_deploy = {name for name, a in assignments.items()
                  if a.get("principal_id") == "${azurerm_user_assigned_identity.deploy.principal_id}"}
-    assert of_deploy == {"deploy", "redis_export", "postgres_operator", "static_site_deployer"}, of_deploy
+    assert of_deploy == {"deploy", "custom"}, of_deploy
     assert assignments["deploy"].get("role_definition_name") == "${each.value.role}"
-    assert assignments["redis_export"].get("scope") == "${var.redis_id}"
-    assert assignments["static_site_deployer"].get("scope") == "${var.static_web_app_id}"
-    assert assignments["postgres_operator"].get("scope") == "${var.resource_group_id}"
-    assert all(a.startswith("Microsoft.Cache/redisEnterprise/")
-               for a in definitions["redis_export"].child("permissions").get("actions"))
-    assert all(a.startswith("Microsoft.Web/staticSites/")
-               for a in definitions["static_site_deployer"].child("permissions").get("actions"))
+    assert assignments["custom"].get("for_each") == "${local.custom_roles}"
+    assert assignments["custom"].get("scope") == "${each.value.scope}"
+    assert roles_["redis_export"]["scope"] == "${var.redis_id}"
+    assert roles_["static_site_deployer"]["scope"] == "${var.static_web_app_id}"
+    assert roles_["postgres_operator"]["scope"] == "${var.resource_group_id}"
+    assert all(a.startswith("Microsoft.Cache/redisEnterprise/") for a in roles_["redis_export"]["actions"])
+    assert all(a.startswith("Microsoft.Web/staticSites/") for a in roles_["static_site_deployer"]["actions"])
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## What is not in Terraform and why", 1)[1].split("\n## ", 1)[0]
     assert "The identity that runs Terraform" in section
@@ -917,7 +921,7 @@ def test_the_postgres_operator_role_covers_what_the_azure_backend_calls() -> Non
     assert calls, "no Flexible Server call found in the Azure backend"
     unknown = calls - set(needed)
     assert not unknown, f"map these calls to their RBAC actions: {sorted(unknown)}"
-    actions = role_definitions(stack("prod"))["postgres_operator"].child("permissions").get("actions")
+    actions = custom_roles()["postgres_operator"]["actions"]
     for call in sorted(calls):
         assert f"Microsoft.DBforPostgreSQL/{needed[call]}" in actions, call
     # A VNet-integrated server is created into the delegated subnet and its private DNS zone.

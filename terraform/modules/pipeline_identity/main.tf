@@ -63,96 +63,79 @@ resource "azurerm_role_assignment" "deploy" {
   skip_service_principal_aad_check = true
 }
 
-# Export the Managed Redis database (augeoctl backup create --kind redis). No built-in role
-# is narrower than Contributor for Microsoft.Cache/redisEnterprise/databases/export/action,
-# so this role holds just the reads and the export. A custom role is defined at the
-# resource group (the narrowest assignable scope Azure allows for one) and assigned on the
-# Redis cluster only.
-resource "azurerm_role_definition" "redis_export" {
-  name        = "Augeo Redis exporter (${var.prefix})"
+# What no built-in role covers narrowly gets a custom role with just those actions, defined
+# at the resource group (the narrowest scope Azure allows a definition to be assignable at)
+# and assigned on the one resource it is for.
+locals {
+  custom_roles = {
+    # Export the Managed Redis database (augeoctl backup create --kind redis): no built-in
+    # role below Contributor holds Microsoft.Cache/redisEnterprise/databases/export/action.
+    redis_export = {
+      name        = "Augeo Redis exporter"
+      description = "Read the Managed Redis cluster and export its default database."
+      scope       = var.redis_id
+      actions = [
+        "Microsoft.Cache/redisEnterprise/read",
+        "Microsoft.Cache/redisEnterprise/databases/read",
+        "Microsoft.Cache/redisEnterprise/databases/export/action",
+      ]
+    }
+    # Back up, restore and drill the Flexible Server: the pre-migration on-demand backup
+    # (augeoctl migrate), restores and drills into new servers, and dropping the servers they
+    # made (augeoctl targets drop refuses a server without augeoctl's target tag). The
+    # operations the Azure backend calls, and the joins a VNet-integrated server needs.
+    postgres_operator = {
+      name        = "Augeo PostgreSQL operator"
+      description = "Back up, restore into new servers and drop them; no data-plane access."
+      scope       = var.resource_group_id
+      actions = [
+        "Microsoft.DBforPostgreSQL/flexibleServers/read",
+        "Microsoft.DBforPostgreSQL/flexibleServers/write",
+        "Microsoft.DBforPostgreSQL/flexibleServers/delete",
+        "Microsoft.DBforPostgreSQL/flexibleServers/restart/action",
+        "Microsoft.DBforPostgreSQL/flexibleServers/configurations/read",
+        "Microsoft.DBforPostgreSQL/flexibleServers/configurations/write",
+        "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/read",
+        "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
+        "Microsoft.DBforPostgreSQL/flexibleServers/backups/read",
+        "Microsoft.DBforPostgreSQL/flexibleServers/backups/write",
+        "Microsoft.DBforPostgreSQL/locations/*/read",
+        "Microsoft.Network/virtualNetworks/subnets/join/action",
+        "Microsoft.Network/privateDnsZones/join/action",
+      ]
+    }
+    # Deploy the admin front end: Azure/static-web-apps-deploy takes the site's deployment
+    # token, read at run time (az staticwebapp secrets list). Website Contributor covers
+    # Microsoft.Web/sites only, not staticSites.
+    static_site_deployer = {
+      name        = "Augeo admin deployer"
+      description = "Read the admin Static Web App and its deployment token."
+      scope       = var.static_web_app_id
+      actions = [
+        "Microsoft.Web/staticSites/read",
+        "Microsoft.Web/staticSites/listSecrets/action",
+      ]
+    }
+  }
+}
+
+resource "azurerm_role_definition" "custom" {
+  for_each    = local.custom_roles
+  name        = "${each.value.name} (${var.prefix})"
   scope       = var.resource_group_id
-  description = "Read the Managed Redis cluster and export its default database."
+  description = each.value.description
 
   permissions {
-    actions = [
-      "Microsoft.Cache/redisEnterprise/read",
-      "Microsoft.Cache/redisEnterprise/databases/read",
-      "Microsoft.Cache/redisEnterprise/databases/export/action",
-    ]
+    actions = each.value.actions
   }
 
   assignable_scopes = [var.resource_group_id]
 }
 
-resource "azurerm_role_assignment" "redis_export" {
-  scope                            = var.redis_id
-  role_definition_id               = azurerm_role_definition.redis_export.role_definition_resource_id
-  principal_id                     = azurerm_user_assigned_identity.deploy.principal_id
-  principal_type                   = "ServicePrincipal"
-  skip_service_principal_aad_check = true
-}
-
-# Back up, restore and drill the environment's Flexible Server: the pre-migration on-demand
-# backup (augeoctl migrate), restores and drills into new servers, and dropping the servers
-# they made (augeoctl targets drop, which refuses a server without augeoctl's target tag).
-# No built-in role below Contributor covers these, so the role lists the operations the
-# Azure backend calls (servers get/create/restart/delete, configurations, firewall rules,
-# backups) and the joins a VNet-integrated server needs.
-resource "azurerm_role_definition" "postgres_operator" {
-  name        = "Augeo PostgreSQL operator (${var.prefix})"
-  scope       = var.resource_group_id
-  description = "Back up, restore into new servers and drop them; no data-plane access."
-
-  permissions {
-    actions = [
-      "Microsoft.DBforPostgreSQL/flexibleServers/read",
-      "Microsoft.DBforPostgreSQL/flexibleServers/write",
-      "Microsoft.DBforPostgreSQL/flexibleServers/delete",
-      "Microsoft.DBforPostgreSQL/flexibleServers/restart/action",
-      "Microsoft.DBforPostgreSQL/flexibleServers/configurations/read",
-      "Microsoft.DBforPostgreSQL/flexibleServers/configurations/write",
-      "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/read",
-      "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
-      "Microsoft.DBforPostgreSQL/flexibleServers/backups/read",
-      "Microsoft.DBforPostgreSQL/flexibleServers/backups/write",
-      "Microsoft.DBforPostgreSQL/locations/*/read",
-      "Microsoft.Network/virtualNetworks/subnets/join/action",
-      "Microsoft.Network/privateDnsZones/join/action",
-    ]
-  }
-
-  assignable_scopes = [var.resource_group_id]
-}
-
-resource "azurerm_role_assignment" "postgres_operator" {
-  scope                            = var.resource_group_id
-  role_definition_id               = azurerm_role_definition.postgres_operator.role_definition_resource_id
-  principal_id                     = azurerm_user_assigned_identity.deploy.principal_id
-  principal_type                   = "ServicePrincipal"
-  skip_service_principal_aad_check = true
-}
-
-# Deploy the admin front end: Azure/static-web-apps-deploy takes the site's deployment
-# token, read at run time (az staticwebapp secrets list). Website Contributor covers
-# Microsoft.Web/sites only, not staticSites.
-resource "azurerm_role_definition" "static_site_deployer" {
-  name        = "Augeo admin deployer (${var.prefix})"
-  scope       = var.resource_group_id
-  description = "Read the admin Static Web App and its deployment token."
-
-  permissions {
-    actions = [
-      "Microsoft.Web/staticSites/read",
-      "Microsoft.Web/staticSites/listSecrets/action",
-    ]
-  }
-
-  assignable_scopes = [var.resource_group_id]
-}
-
-resource "azurerm_role_assignment" "static_site_deployer" {
-  scope                            = var.static_web_app_id
-  role_definition_id               = azurerm_role_definition.static_site_deployer.role_definition_resource_id
+resource "azurerm_role_assignment" "custom" {
+  for_each                         = local.custom_roles
+  scope                            = each.value.scope
+  role_definition_id               = azurerm_role_definition.custom[each.key].role_definition_resource_id
   principal_id                     = azurerm_user_assigned_identity.deploy.principal_id
   principal_type                   = "ServicePrincipal"
   skip_service_principal_aad_check = true
