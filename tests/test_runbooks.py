@@ -159,3 +159,12 @@ def test_local_runbooks_run_on_a_fresh_sandbox(path: Path) -> None:
         assert next(i for i in listed if i["name"] == path.stem)["last_run"]["result"] == "passed"
     finally:
         run_cli("sandbox", "down", home=home)
+
+
+def test_full_system_recovery_budgets_add_up_to_at_most_the_4_hour_rto() -> None:
+    text = (REPO / "runbooks" / "full-system-recovery.md").read_text()
+    rows = re.findall(r"^\| (?!\*\*sum)([^|]+?) \| (\d+) min \|$", text, re.M)
+    assert len(rows) >= 8, rows  # every step has its budget
+    stated = re.search(r"^\| \*\*sum\*\* \| \*\*(\d+) min", text, re.M)
+    assert stated and sum(int(m) for _, m in rows) == int(stated.group(1))
+    assert int(stated.group(1)) <= 240
