@@ -8,6 +8,7 @@ import click
 
 from augeoctl.cli.common import (
     common_options,
+    complete_backups,
     emit,
     exclusive,
     human_bytes,
@@ -142,7 +143,7 @@ def _verify_text(r: dict[str, Any]) -> str:
 
 
 @backup.command()
-@click.argument("backup_id", required=False)
+@click.argument("backup_id", required=False, shell_complete=complete_backups)
 @click.option("--redis", is_flag=True, help="Verify a Redis backup (the newest when no ID is given).")
 @common_options
 def verify(backup_id: str | None, redis: bool) -> None:

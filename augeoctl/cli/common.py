@@ -50,6 +50,60 @@ def _complete_env(ctx: click.Context, _param: click.Parameter, incomplete: str) 
     return [n for n in config.environment_names(data) if n.startswith(incomplete)]
 
 
+def _local_platform(ctx: click.Context) -> Any:
+    """The sandbox's platform for completion, or None (an Azure environment is not asked:
+    completion must answer at once and never reach the network)."""
+    from augeoctl.platform import platform_for
+
+    flags = ctx.find_root().meta.get(_FLAGS, {})
+    resolved = config.resolve(config=flags.get("config"), env=flags.get("env"))
+    return platform_for(resolved) if resolved.env.is_local else None
+
+
+def complete_targets(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Names of the sandbox's restored targets."""
+    try:
+        platform = _local_platform(ctx)
+        names = [t.name for t in platform.postgres().list_targets()] if platform else []
+    except Exception:  # noqa: BLE001 - completion never fails loudly
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+def complete_backups(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """Ids of the sandbox's PostgreSQL and Redis backups, newest first."""
+    try:
+        platform = _local_platform(ctx)
+        found = [*platform.postgres().list_backups(), *platform.redis().list_backups()] if platform else []
+    except Exception:  # noqa: BLE001 - completion never fails loudly
+        return []
+    return [b.id for b in sorted(found, key=lambda b: b.id, reverse=True) if b.id.startswith(incomplete)]
+
+
+def complete_runbooks(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    from augeoctl.runbook import model
+
+    try:
+        names = [r.name for r in model.all_runbooks()]
+    except Exception:  # noqa: BLE001 - completion never fails loudly
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+def complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+    """SLO profile names of the --slo-file given on the line, else the packaged one."""
+    from pathlib import Path
+
+    from augeoctl.loadtest.gates import SLO_FILE, load_profiles
+
+    try:
+        given = ctx.params.get("slo_file")
+        names = list(load_profiles(Path(given) if given else SLO_FILE))
+    except Exception:  # noqa: BLE001 - completion never fails loudly
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--env/--config/--output/-v for a group or a command.
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from augeoctl.cli.common import common_options, emit, reporter, settings, table
+from augeoctl.cli.common import common_options, complete_profiles, emit, reporter, settings, table
 from augeoctl.errors import UsageError, VerdictFailed
 
 
@@ -48,7 +48,8 @@ def loadtest() -> None:
 
 
 @loadtest.command("run")
-@click.option("--profile", default="smoke", show_default=True, help="SLO profile from the SLO file.")
+@click.option("--profile", default="smoke", show_default=True, shell_complete=complete_profiles,
+              help="SLO profile from the SLO file.")
 @click.option("--host", help="Target URL (default: the environment's api_url; locally the sandbox's service).")
 @click.option("--workers", type=int, help="Local Locust worker processes (default: one per core; 1 = no master).")
 @click.option("--expect-workers", type=int,
@@ -106,7 +107,7 @@ def run_cmd(profile: str, host: str | None, workers: int | None, expect_workers:
 
 
 @loadtest.command("export-azure")
-@click.option("--profile", default="peak-1000", show_default=True)
+@click.option("--profile", default="peak-1000", show_default=True, shell_complete=complete_profiles)
 @click.option("--host", help="Target URL (default: the environment's api_url).")
 @click.option("--slo-file", type=click.Path(dir_okay=False))
 @click.option("--test-id", default=None, help="Azure Load Testing test id (default augeoctl-PROFILE).")

@@ -13,6 +13,8 @@ from augeoctl.backends.base import check_target_name
 from augeoctl.cli.common import (
     command_lock,
     common_options,
+    complete_backups,
+    complete_targets,
     confirm_by_name,
     emit,
     exclusive,
@@ -123,7 +125,8 @@ GEO_LAG = timedelta(hours=1)  # Azure's stated RPO of a geo-restore
 @click.option("--redis", "redis_", is_flag=True,
               help="Restore a Redis backup (the newest, or --backup ID) into a NEW redis-server "
                    "target and count its keys; the live Redis is untouched. Local sandbox only.")
-@click.option("--backup", "backup_id", metavar="ID", help="With --redis: the Redis backup to restore.")
+@click.option("--backup", "backup_id", metavar="ID", shell_complete=complete_backups,
+              help="With --redis: the Redis backup to restore.")
 @click.option("--subnet", metavar="ID",
               help="Azure: delegated subnet (resource id) of the new server; default: the source's.")
 @click.option("--private-dns-zone", "private_dns_zone", metavar="ID",
@@ -266,7 +269,7 @@ def targets_list() -> None:
 
 
 @targets.command("drop")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_targets)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for the name to be typed.")
 @common_options
 @exclusive

@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from augeoctl.cli.common import _command_line, common_options, emit, reporter, settings, table
+from augeoctl.cli.common import (
+    _command_line,
+    common_options,
+    complete_runbooks,
+    emit,
+    reporter,
+    settings,
+    table,
+)
 from augeoctl.platform import platform_for
 from augeoctl.runbook import model
 from augeoctl.runbook.run import Runner, read_records, runs_dir
@@ -44,7 +52,7 @@ def runbook_list() -> None:
 
 
 @runbook.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_runbooks)
 @common_options
 def runbook_show(name: str) -> None:
     """Render a runbook (NAME, or a path ending in .md) in the terminal (its steps, with --output json)."""
@@ -59,7 +67,7 @@ def runbook_show(name: str) -> None:
 
 
 @runbook.command("run")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_runbooks)
 @click.option("--yes", "-y", is_flag=True, help="Confirm every destructive step (no questions).")
 @click.option("--from-step", "from_step", type=int, default=1, show_default=True, metavar="N",
               help="Start at step N (resume a failed run; values captured before N come from the last run).")

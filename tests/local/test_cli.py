@@ -244,3 +244,29 @@ def test_the_service_runs_the_configured_number_of_workers() -> None:
         assert wait_for(lambda: len(procs.children(master)) == 2, 60, "two uvicorn workers")
     finally:
         run_cli("sandbox", "down", home=home)
+
+
+def _complete(words: str, home, **env) -> list[str]:
+    r = run_cli(home=home, env={"_AUGEOCTL_COMPLETE": "bash_complete", "COMP_WORDS": words,
+                                "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)), **env})
+    assert r.returncode == 0, r
+    return [line.split(",", 1)[-1] for line in r.stdout.split()]
+
+
+def test_shell_completion_of_runbook_and_slo_profile_names(tmp_path) -> None:
+    assert "failed-deployment" in _complete("augeoctl runbook run fail", tmp_path)
+    assert "server-loss" in _complete("augeoctl runbook show ", tmp_path)
+    assert _complete("augeoctl loadtest run --profile peak", tmp_path) == ["peak-1000"]
+    assert _complete("augeoctl targets drop x", tmp_path) == []  # no sandbox: nothing, no error
+
+
+@pytest.mark.integration
+def test_shell_completion_of_backup_ids_and_target_names(sandbox) -> None:
+    made = run_cli("backup", "create", "--kind", "redis", "-o", "json", home=sandbox.home)
+    assert made.returncode == 0, made
+    backup_id = made.json()["backups"][0]["id"]
+    assert backup_id in _complete("augeoctl backup verify redis-", sandbox.home)
+    assert backup_id in _complete("augeoctl restore --redis --backup r", sandbox.home)
+    assert run_cli("restore", "--redis", "--target", "comp-1", home=sandbox.home).returncode == 0
+    assert "comp-1" in _complete("augeoctl targets drop comp", sandbox.home)
+    assert run_cli("targets", "drop", "comp-1", "--yes", home=sandbox.home).returncode == 0
