@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
+from augeoctl import catalogue
 from augeoctl.cli.common import (
     common_options,
     complete_backups,
@@ -75,13 +77,20 @@ def _kind(kind: str | None, legacy: tuple[str, ...]) -> str:
     return kind or (legacy[0] if legacy else "postgres")
 
 
+def _verified_text(v: dict[str, Any] | None) -> str:
+    if not v:
+        return "never"
+    return f"{'ok' if v['ok'] else 'FAILED'} {v['verified_at']}"
+
+
 def _list_text(r: dict[str, Any]) -> str:
     rows = [[b["id"], b["kind"], "DAMAGED" if b.get("damaged") else "ok", b["finished_at"] or "-",
-             human_bytes(b.get("size_bytes")),
+             _verified_text(b.get("verified")), human_bytes(b.get("size_bytes")),
              ("-" if b.get("damaged") or b.get("start_lsn") is None else f"{b['start_lsn']}..{b['stop_lsn']}")
              if b["kind"] == "postgres"
              else f"{b['extra'].get('key_count')} keys"] for b in r["backups"]]
-    out = [table(rows, ["ID", "KIND", "STATUS", "FINISHED", "SIZE", "WAL / KEYS"]) if rows else "no backups"]
+    out = [table(rows, ["ID", "KIND", "STATUS", "FINISHED", "VERIFIED", "SIZE", "WAL / KEYS"])
+           if rows else "no backups"]
     for b in r["backups"]:
         if b.get("damaged"):
             out.append(f"  backup {b['id']} is damaged and not used: {b['damaged']}")
@@ -130,7 +139,58 @@ def list_() -> None:
         redis = platform.redis()
         backups += [b.to_dict() for b in redis.list_backups()]
         settings_ = {**settings_, "redis": redis.describe()}
-    emit({"backups": backups, "window": pg.window().to_dict(), "settings": settings_}, _list_text)
+    emit({"backups": _catalogued(backups), "window": pg.window().to_dict(), "settings": settings_}, _list_text)
+
+
+def _catalogued(backups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each backup with its last verification (None: never verified) and its age."""
+    s = settings()
+    known = catalogue.verifications(s.home, s.env.name)
+    now = datetime.now(UTC)
+    out = []
+    for b in backups:
+        finished = b.get("finished_at")
+        age = (now - datetime.fromisoformat(finished.replace("Z", "+00:00"))).total_seconds() if finished else None
+        out.append({**b, "verified": known.get(b["id"]), "age_seconds": round(age) if age is not None else None})
+    return out
+
+
+@backup.command("show")
+@click.argument("backup_id", shell_complete=complete_backups)
+@common_options
+def show(backup_id: str) -> None:
+    """Show one backup in full: where it is, its size, WAL range, restorable window and
+    its last verification (`backup verify` records each)."""
+    platform = platform_for(settings())
+    pg = platform.postgres()
+    found = [b.to_dict() for b in pg.list_backups() + pg.damaged_backups()]
+    if platform.has_redis():
+        found += [b.to_dict() for b in platform.redis().list_backups()]
+    match = [b for b in _catalogued(found) if b["id"] == backup_id]
+    if not match:
+        from augeoctl.errors import NotFound
+
+        raise NotFound(f'no backup "{backup_id}"', hint="`augeoctl backup list` shows them")
+    item = match[0]
+    window = next((w for w in pg.window().to_dict()["windows"] if w["backup_id"] == backup_id), None)
+
+    def text(r: dict[str, Any]) -> str:
+        b = r["backup"]
+        lines = [f"backup {b['id']} ({b['kind']})"]
+        for key in ("started_at", "finished_at", "size_bytes", "start_lsn", "stop_lsn", "timeline", "location"):
+            if b.get(key) is not None:
+                lines.append(f"  {key:<14}{human_bytes(b[key]) if key == 'size_bytes' else b[key]}")
+        if b.get("damaged"):
+            lines.append(f"  damaged       {b['damaged']} (not used by restores)")
+        v = b.get("verified")
+        lines.append(f"  verified      {_verified_text(v)}" + (f": failed {', '.join(v['failed'])}" if v and v["failed"] else ""))
+        if r["window"]:
+            w = r["window"]
+            lines.append(f"  window        {w['earliest'] or '-'} .. {w['latest'] or '-'} "
+                         f"(WAL {w['first_segment']} .. {w['last_segment']})")
+        return "\n".join(lines)
+
+    emit({"backup": item, "window": window}, text)
 
 
 def _verify_text(r: dict[str, Any]) -> str:
@@ -162,6 +222,7 @@ def verify(backup_id: str | None, redis: bool) -> None:
         result = platform_for(s).redis().verify_backup(backup_id, rep)
     else:
         result = platform_for(s).postgres().verify_backup(backup_id, rep)
+    catalogue.record(s.home, s.env.name, result, datetime.now(UTC))
     emit({"results": [result.to_dict()], "ok": result.ok}, _verify_text)
     if not result.ok:
         failed = ", ".join(c.name for c in result.checks if not c.ok)

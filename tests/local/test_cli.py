@@ -270,3 +270,36 @@ def test_shell_completion_of_backup_ids_and_target_names(sandbox) -> None:
     assert run_cli("restore", "--redis", "--target", "comp-1", home=sandbox.home).returncode == 0
     assert "comp-1" in _complete("augeoctl targets drop comp", sandbox.home)
     assert run_cli("targets", "drop", "comp-1", "--yes", home=sandbox.home).returncode == 0
+
+
+@pytest.mark.integration
+def test_backup_list_and_show_say_whether_and_when_each_backup_was_verified(sandbox) -> None:
+    made = run_cli("backup", "create", "-o", "json", home=sandbox.home).json()["backups"][0]["id"]
+    listed = {b["id"]: b for b in run_cli("backup", "list", "-o", "json", home=sandbox.home).json()["backups"]}
+    assert listed[made]["verified"] is None and listed[made]["age_seconds"] >= 0
+    assert run_cli("backup", "verify", made, home=sandbox.home).returncode == 0
+    listed = {b["id"]: b for b in run_cli("backup", "list", "-o", "json", home=sandbox.home).json()["backups"]}
+    assert listed[made]["verified"]["ok"] is True and listed[made]["verified"]["failed"] == []
+    shown = run_cli("backup", "show", made, "-o", "json", home=sandbox.home)
+    assert shown.returncode == 0, shown
+    assert shown.json()["backup"]["verified"]["verified_at"] == listed[made]["verified"]["verified_at"]
+    assert shown.json()["window"]["backup_id"] == made
+    text = run_cli("backup", "show", made, home=sandbox.home).stdout
+    assert "verified      ok " in text
+    missing = run_cli("backup", "show", "pg-nope", home=sandbox.home)
+    assert missing.returncode == 2 and 'no backup "pg-nope"' in missing.stderr
+
+
+def test_a_failed_verification_is_recorded_with_its_failed_checks(tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    from augeoctl import catalogue
+    from augeoctl.backends.base import Check, VerifyResult
+
+    bad = VerifyResult("pg-1", "postgres", (Check("pg_verifybackup", True, ""), Check("wal-content", False, "x")))
+    catalogue.record(tmp_path, "local", bad, datetime(2026, 11, 29, tzinfo=UTC))
+    assert catalogue.verifications(tmp_path, "local") == {
+        "pg-1": {"ok": False, "verified_at": "2026-11-29T00:00:00.000000Z", "failed": ["wal-content"]}}
+    assert catalogue.verifications(tmp_path, "staging") == {}
+    (tmp_path / catalogue.FILE).write_text("{not json")
+    assert catalogue.verifications(tmp_path, "local") == {}  # unreadable: never verified, the safe reading

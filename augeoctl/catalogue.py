@@ -1,0 +1,51 @@
+"""The backup catalogue's memory: what ``backup verify`` found for each backup, kept per
+environment in ``AUGEO_HOME/verifications.json``, so that ``backup list`` and ``backup show``
+say whether and when each backup was last verified, as pgBackRest ``info`` and Barman
+``show-backup`` do for theirs.
+
+A record is written after every verification, passed or failed; a failed one names its
+failed checks. The file is replaced atomically; an unreadable file is read as empty (the
+backups are then shown as never verified, which is the safe reading).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from augeoctl.backends.base import VerifyResult
+from augeoctl.timeparse import format_time
+
+FILE = "verifications.json"
+
+
+def _load(home: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((home / FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record(home: Path, environment: str, result: VerifyResult, at: datetime) -> dict[str, Any]:
+    """Keep what a verification found; returns the record."""
+    entry = {"ok": result.ok, "verified_at": format_time(at),
+             "failed": [c.name for c in result.checks if not c.ok]}
+    data = _load(home)
+    data.setdefault(environment, {})[result.backup_id] = entry
+    home.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=home, prefix=".verifications-", suffix=".json")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+    os.replace(tmp, home / FILE)
+    return entry
+
+
+def verifications(home: Path, environment: str) -> dict[str, dict[str, Any]]:
+    """Backup id -> its last verification, for one environment."""
+    found = _load(home).get(environment, {})
+    return found if isinstance(found, dict) else {}
