@@ -277,6 +277,41 @@ def render_text(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+RTO_PHASES = ("disaster", "recovery", "verification", "service_check")
+
+
+def _mermaid_time(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+
+
+def _timeline(data: dict[str, Any]) -> list[str]:
+    """A Mermaid gantt of the disaster: the writes after the recovery point (the RPO gap),
+    the recovery point, and the phases from the disaster to the service check (the RTO)."""
+    def at(text: str | None) -> datetime | None:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+    disaster, point = at(data.get("disaster_at")), at(data.get("recovery_point"))
+    phases = [p for p in data["phases"] if p["name"] in RTO_PHASES and p.get("started_at")]
+    if disaster is None or not phases:
+        return []
+    out = ["", "## Timeline", "", "```mermaid", "gantt",
+           f"    title {data['id']} ({data['scenario']}), UTC",
+           "    dateFormat YYYY-MM-DDTHH:mm:ss.SSS", "    axisFormat %H:%M:%S", "    section Data"]
+    if point is not None and point < disaster:
+        out.append(f"    lost: after the recovery point (RPO) :crit, {_mermaid_time(point)}, {_mermaid_time(disaster)}")
+    if point is not None:
+        out.append(f"    recovery point :milestone, {_mermaid_time(point)}, 0d")
+    out.append(f"    disaster declared :milestone, {_mermaid_time(disaster)}, 0d")
+    out.append("    section Recovery (RTO)")
+    for p in phases:
+        start = at(p["started_at"])
+        assert start is not None
+        end = datetime.fromtimestamp(start.timestamp() + max(p["seconds"], 0.001), start.tzinfo)
+        out.append(f"    {p['name']} :{'crit, ' if not p['ok'] else ''}{_mermaid_time(start)}, {_mermaid_time(end)}")
+    out.append("```")
+    return out
+
+
 def render_markdown(data: dict[str, Any]) -> str:
     obj = data["objectives"]
 
@@ -309,6 +344,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         out.append(f"| {p['name']} | {p['started_at']} | {p['seconds']:.3f} | {'ok' if p['ok'] else 'FAILED: ' + p['detail']} |")
         for part in p.get("parts", []):
             out.append(f"| &nbsp;&nbsp;{part['name']} | | {part['seconds']:.3f} | |")
+    out += _timeline(data)
     if data["integrity"]:
         out += ["", "## Integrity", "",
                 "| store | acknowledged | present | lost | expected | missing before recovery point "

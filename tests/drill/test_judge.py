@@ -118,6 +118,14 @@ def test_json_report_matches_its_schema_and_text_has_a_timeline() -> None:
     assert "recovery" in text and "█" in text and "copy:" in text
     md = model.render_markdown(data)
     assert "**Verdict: PASS**" in md and "| recovery |" in md
+    gantt = md.split("```mermaid\n", 1)[1].split("```", 1)[0].splitlines()
+    assert gantt[0] == "gantt" and "    dateFormat YYYY-MM-DDTHH:mm:ss.SSS" in gantt
+    bars = [ln.strip().split(" :", 1)[0] for ln in gantt if " :" in ln]
+    names = [p["name"] for p in data["phases"] if p["name"] in model.RTO_PHASES]
+    assert "recovery" in names and [b for b in bars if b in names] == names  # the RTO's phases, in order
+    assert bars[:3] == [b for b in bars[:3] if b.startswith(("lost", "recovery point", "disaster"))]
+    if data["recovery_point"] and data["recovery_point"] < data["disaster_at"]:
+        assert "lost: after the recovery point (RPO)" in bars
     broken = dict(data, verdict="MAYBE")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, model.schema())
