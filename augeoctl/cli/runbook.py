@@ -19,6 +19,7 @@ from augeoctl.cli.common import (
 from augeoctl.platform import platform_for
 from augeoctl.runbook import model
 from augeoctl.runbook.run import Runner, read_records, runs_dir
+from augeoctl.timeparse import format_duration
 
 
 @click.group()
@@ -107,7 +108,7 @@ def runbook_run(name: str, yes: bool, from_step: int) -> None:
 
     def text(r: dict[str, Any]) -> str:
         rows = [[str(st["number"]), st["title"], st["status"],
-                 "-" if st["seconds"] is None else f"{st['seconds']:.1f} s"] for st in r["steps"]]
+                 format_duration(st["seconds"])] for st in r["steps"]]
         return "\n".join([f"runbook {r['runbook']} on {r['environment']}: {r['result'].upper()}", "",
                           table(rows, ["STEP", "TITLE", "RESULT", "TIME"]), "", f"record: {r['report']}"])
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from augeoctl.health import Snapshot, Unreachable, Unreadable, evaluate
 from augeoctl.health.readings import TrafficReading
+from augeoctl.timeparse import format_duration
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,7 @@ def failed(r: Unreachable | Unreadable) -> PanelData:
 def ago(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "never"
-    secs = (now - when).total_seconds()
-    return f"{secs:.0f} s" if secs < 120 else (f"{secs / 60:.0f} min" if secs < 7200 else f"{secs / 3600:.1f} h")
+    return format_duration(max(0.0, (now - when).total_seconds()))
 
 
 def pct(value: float | None) -> str:

@@ -13,6 +13,7 @@ from augeoctl.health import (
     Thresholds,
     TrafficReading,
 )
+from augeoctl.timeparse import format_duration
 
 STOPPED = ("Stopped", "Disabled", "Dropping")
 
@@ -44,7 +45,7 @@ def postgres(p: FlexibleServerReading) -> PanelData:
              f"connections {p.connections}   CPU {pct(p.cpu_percent)}   storage {pct(p.storage_percent)}"]
     if p.enhanced_metrics:
         tps = "-" if p.tps is None else f"{p.tps:.1f}"
-        longest = "-" if p.longest_query_s is None else f"{p.longest_query_s:.1f} s"
+        longest = format_duration(p.longest_query_s)
         lines.append(f"tx/s {tps}   longest query {longest}")
     else:
         lines.append("tx/s, longest query: set metrics.collector_database_activity=on")

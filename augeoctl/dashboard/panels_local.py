@@ -14,6 +14,7 @@ from augeoctl.health import (
     Snapshot,
     Thresholds,
 )
+from augeoctl.timeparse import format_duration
 
 
 def traffic(m: ServiceMetrics) -> PanelData:
@@ -43,7 +44,7 @@ def postgres(p: PostgresReading, exposure: BackupReading | None) -> PanelData:
     conns = ", ".join(f"{k} {v}" for k, v in sorted(p.connections.items()))
     tps = "-" if p.tps is None else f"{p.tps:.1f}"
     lines = [f"connections: {conns}",
-             f"tx/s {tps}   cache hit {p.cache_hit_percent}%   longest query {p.longest_query_s:.1f} s",
+             f"tx/s {tps}   cache hit {p.cache_hit_percent}%   longest query {format_duration(p.longest_query_s)}",
              f"WAL archiver: {'FAILING' if p.archiver_failing else 'ok'}, last {p.last_archived_wal or '-'}"]
     if exposure is not None:
         now = datetime.now(UTC)
@@ -57,4 +58,4 @@ def redis(r: RedisReading) -> PanelData:
     return PanelData("ok" if r.last_save_ok else "degraded", (
         f"memory {r.used_memory_bytes / 2**20:.1f} MiB   clients {r.connected_clients}",
         f"ops/s {r.ops_per_sec}   hit ratio {hit}",
-        f"last RDB save {r.last_save_age_s:.0f} s ago" + ("" if r.last_save_ok else " (FAILED)")))
+        f"last RDB save {format_duration(r.last_save_age_s)} ago" + ("" if r.last_save_ok else " (FAILED)")))

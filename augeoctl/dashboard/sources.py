@@ -31,6 +31,7 @@ from augeoctl.health import (
 )
 from augeoctl.health.http import HEALTH_PATHS, probe_health
 from augeoctl.health.readings import Postgres, ProcessTreeReading, Redis, Traffic
+from augeoctl.timeparse import format_duration
 
 if TYPE_CHECKING:
     from augeoctl.config import Environment
@@ -170,8 +171,8 @@ def drill_source(home: Path) -> Source:
         if not drills:
             return PanelData("degraded", ("no DR drill yet: run `augeoctl dr-drill`",))
         d = drills[0]
-        rto = "-" if d["rto_seconds"] is None else f"{d['rto_seconds']:.1f} s"
-        rpo = "-" if d["rpo_seconds"] is None else f"{d['rpo_seconds']:.1f} s"
+        rto = format_duration(d["rto_seconds"])
+        rpo = format_duration(d["rpo_seconds"])
         return PanelData("ok" if d["verdict"] == "PASS" else "degraded", (
             f"{d['verdict']}  {d['scenario']}  {d['started_at']}", f"RTO {rto}   RPO {rpo}   lost writes {'-' if d.get('lost_writes') is None else d['lost_writes']}"))
     return fetch

@@ -27,6 +27,7 @@ from augeoctl.health.readings import (
     Unreachable,
     Unreadable,
 )
+from augeoctl.timeparse import format_duration
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def redis_check(rd: Redis) -> Check:
         return Check("redis", False, f"unreachable: {rd.error}")
     if isinstance(rd, RedisReading):
         return Check("redis", rd.last_save_ok,
-                     f"{rd.connected_clients} clients, last RDB save {rd.last_save_age_s:.0f} s ago"
+                     f"{rd.connected_clients} clients, last RDB save {format_duration(rd.last_save_age_s)} ago"
                      + ("" if rd.last_save_ok else ", the last save FAILED"))
     return Check("redis", rd.rdb_enabled, _managed_redis_detail(rd))
 
@@ -159,4 +160,4 @@ def backup_check(b: BackupReading, now: datetime, t: Thresholds) -> Check:
     """The newest base backup is younger than a day and its slack."""
     age = None if b.newest_backup_at is None else max(0.0, (now - b.newest_backup_at).total_seconds())
     return Check("backup-age", age is not None and age <= t.backup_age_s,
-                 "no base backup" if age is None else f"newest base backup {age / 3600:.1f} h old")
+                 "no base backup" if age is None else f"newest base backup {format_duration(age)} old")

@@ -144,7 +144,7 @@ def test_healthy_azure_environment_passes_every_check(platform: Platform, tmp_pa
     assert "psql-augeo-staging Ready, 12 connections" in checks["postgres"]["detail"]
     assert checks["postgres-ha"]["ok"] and "ZoneRedundant" in checks["postgres-ha"]["detail"]
     assert "RDB persistence every 1h" in checks["redis"]["detail"]
-    assert checks["backup-age"]["ok"] and "3.0 h old" in checks["backup-age"]["detail"]
+    assert checks["backup-age"]["ok"] and "3 h 00 min old" in checks["backup-age"]["detail"]
     assert SECRET_PASSWORD not in text and FakeRedis.ACCESS_KEY not in text
     # The metrics were asked of Azure Monitor for each resource, with its own grain.
     metric_calls = platform.arm.calls("GET", "Microsoft.Insights/metrics")
@@ -206,7 +206,7 @@ def test_dashboard_panels_on_azure(platform: Platform, tmp_path: Path) -> None:
     pg = sources["PostgreSQL"]()
     assert pg.state == "ok" and "Ready   HA ZoneRedundant (Healthy)" in pg.lines[0]
     assert "connections 12" in pg.lines[1] and "set metrics.collector_database_activity=on" in pg.lines[2]
-    assert "newest backup 3.0 h ago" in pg.lines[3]
+    assert "newest backup 3 h 00 min ago" in pg.lines[3]
     platform.monitor.set(platform.pg_id, "xact_commit", 3000)
     platform.monitor.set(platform.pg_id, "longest_query_time_sec", 4.5)
     assert "tx/s 50.0   longest query 4.5 s" in sources["PostgreSQL"]().lines[2]

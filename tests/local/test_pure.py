@@ -145,3 +145,16 @@ def test_recovery_watch_tells_client_refusals_from_recovery_failures(tmp_path) -
                  "target was reached\n")
     watch.poll()
     assert watch.fatal and "recovery ended before" in watch.fatal
+
+
+def test_durations_have_one_format_everywhere() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from augeoctl.dashboard.panel import ago
+    from augeoctl.timeparse import format_duration
+
+    assert format_duration(0.036) == "36 ms"  # an RPO of 36 ms is not "0.0 s"
+    assert format_duration(358) == "5 min 58 s" and format_duration(3 * 3600) == "3 h 00 min"
+    now = datetime(2026, 11, 29, tzinfo=UTC)
+    assert ago(now - timedelta(seconds=358), now) == format_duration(358)
+    assert ago(None, now) == "never"
