@@ -21,8 +21,21 @@ def _slo(path: str | None) -> Path | Traversable:
     return Path(path) if path else SLO_FILE
 
 
+def _with_unit(gate: str, value: float | None) -> str:
+    """A gate's value with its unit: ms for latencies, % for the error rate, req/s for throughput."""
+    if value is None:
+        return "-"
+    if gate.endswith("_ms"):
+        return f"{value:g} ms"
+    if gate == "error_rate":
+        return f"{value * 100:g} %"
+    if gate == "min_rps":
+        return f"{value:g} req/s"
+    return f"{value:g}"
+
+
 def _text(r: dict[str, Any]) -> str:
-    rows = [[g["scope"], g["gate"], f"{g['threshold']:g}", "-" if g["measured"] is None else f"{g['measured']:g}",
+    rows = [[g["scope"], g["gate"], _with_unit(g["gate"], g["threshold"]), _with_unit(g["gate"], g["measured"]),
              "pass" if g["passed"] else "FAIL"] for g in r["gates"]]
     t = r["totals"]
     where = {"standalone": "1 process", "local": f"{r['workers']} local workers",

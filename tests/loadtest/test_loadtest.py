@@ -208,3 +208,11 @@ def test_a_dead_host_fails_with_the_connectivity_code(slo, tmp_path) -> None:
     r = run_cli("loadtest", "run", "--profile", "quick", "--slo-file", str(slo),
                 "--host", f"http://127.0.0.1:{tools.free_port()}", "--results", str(tmp_path / "r"))
     assert r.returncode == 3 and "unreachable" in r.stderr
+
+
+def test_the_gate_table_shows_units() -> None:
+    from augeoctl.cli.loadtest import _with_unit
+
+    assert _with_unit("p95_ms", 1000) == "1000 ms" and _with_unit("avg_ms", 17.7) == "17.7 ms"
+    assert _with_unit("error_rate", 0.01) == "1 %" and _with_unit("min_rps", 200) == "200 req/s"
+    assert _with_unit("p95_ms", None) == "-"
