@@ -11,13 +11,12 @@ backups are then shown as never verified, which is the safe reading).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from augeoctl.backends.base import VerifyResult
+from augeoctl.backends.local_targets import write_json
 from augeoctl.timeparse import format_time
 
 FILE = "verifications.json"
@@ -38,10 +37,7 @@ def record(home: Path, environment: str, result: VerifyResult, at: datetime) -> 
     data = _load(home)
     data.setdefault(environment, {})[result.backup_id] = entry
     home.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=home, prefix=".verifications-", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-    os.replace(tmp, home / FILE)
+    write_json(home / FILE, data)
     return entry
 
 
