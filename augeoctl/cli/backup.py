@@ -133,24 +133,24 @@ def list_() -> None:
     """
     platform = platform_for(settings())
     pg = platform.postgres()
-    backups = [b.to_dict() for b in pg.list_backups() + pg.damaged_backups()]
     settings_ = pg.backup_settings()
     if platform.has_redis():
-        redis = platform.redis()
-        backups += [b.to_dict() for b in redis.list_backups()]
-        settings_ = {**settings_, "redis": redis.describe()}
-    emit({"backups": _catalogued(backups), "window": pg.window().to_dict(), "settings": settings_}, _list_text)
+        settings_ = {**settings_, "redis": platform.redis().describe()}
+    emit({"backups": _catalogued(platform), "window": pg.window().to_dict(), "settings": settings_}, _list_text)
 
 
-def _catalogued(backups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each backup with its last verification (None: never verified) and its age."""
+def _catalogued(platform: Any) -> list[dict[str, Any]]:
+    """Every backup (damaged ones too, and Redis's), each with its last verification (None:
+    never verified) and its age."""
+    pg = platform.postgres()
+    found = pg.list_backups() + pg.damaged_backups() + (platform.redis().list_backups() if platform.has_redis() else [])
     s = settings()
     known = catalogue.verifications(s.home, s.env.name)
     now = datetime.now(UTC)
     out = []
-    for b in backups:
+    for b in (x.to_dict() for x in found):
         finished = b.get("finished_at")
-        age = (now - datetime.fromisoformat(finished.replace("Z", "+00:00"))).total_seconds() if finished else None
+        age = (now - datetime.fromisoformat(finished)).total_seconds() if finished else None
         out.append({**b, "verified": known.get(b["id"]), "age_seconds": round(age) if age is not None else None})
     return out
 
@@ -163,10 +163,7 @@ def show(backup_id: str) -> None:
     its last verification (`backup verify` records each)."""
     platform = platform_for(settings())
     pg = platform.postgres()
-    found = [b.to_dict() for b in pg.list_backups() + pg.damaged_backups()]
-    if platform.has_redis():
-        found += [b.to_dict() for b in platform.redis().list_backups()]
-    match = [b for b in _catalogued(found) if b["id"] == backup_id]
+    match = [b for b in _catalogued(platform) if b["id"] == backup_id]
     if not match:
         from augeoctl.errors import NotFound
 

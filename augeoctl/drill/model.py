@@ -288,7 +288,7 @@ def _timeline(data: dict[str, Any]) -> list[str]:
     """A Mermaid gantt of the disaster: the writes after the recovery point (the RPO gap),
     the recovery point, and the phases from the disaster to the service check (the RTO)."""
     def at(text: str | None) -> datetime | None:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        return datetime.fromisoformat(text) if text else None
 
     disaster, point = at(data.get("disaster_at")), at(data.get("recovery_point"))
     phases = [p for p in data["phases"] if p["name"] in RTO_PHASES and p.get("started_at")]
