@@ -221,19 +221,15 @@ def _restore_redis(redis_: bool, backup_id: str | None, target: str | None, dry_
     platform = platform_for(settings())
     with nullcontext() if dry_run else command_lock(wait):
         refuse_if_unfinished(platform)
+        chosen = platform.redis_restore_source(backup_id)  # the newest when no ID; a bad ID exits 2 here
         if dry_run:
-            backups = [b for b in platform.redis().list_backups() if backup_id in (None, b.id)]
-            if not backups:
-                raise UsageError(f"no Redis backup {backup_id}" if backup_id else "no Redis backup yet",
-                                 hint="`augeoctl backup list` shows them; `augeoctl backup create --kind redis` makes one")
-            chosen = backup_id or max(backups, key=lambda b: b.finished_at or datetime.min.replace(tzinfo=UTC)).id
-            emit({"dry_run": True, "plan": {"kind": "redis", "target": name, "backup_id": chosen}},
+            emit({"dry_run": True, "plan": {"kind": "redis", "target": name, "backup_id": chosen.id}},
                  lambda r: "restore plan (dry run: nothing was changed)\n"
                            f"  target        {r['plan']['target']} (new redis-server)\n"
                            f"  backup        {r['plan']['backup_id']}")
             return
-        with reporter().step(f"restoring Redis into new target {name}"):
-            made = platform.restore_redis_target(backup_id, name)
+        with reporter().step(f"restoring Redis backup {chosen.id} into new target {name}"):
+            made = platform.restore_redis_target(chosen.id, name)
     emit({"kind": "redis", "target": made.name, "url": made.url, "backup_id": made.backup_id, "keys": made.keys},
          lambda r: f"restored Redis backup {r['backup_id']} into new target {r['target']}: {r['keys']} keys at "
                    f"{r['url']}\n  drop it with: augeoctl targets drop {r['target']}")

@@ -14,7 +14,7 @@ from augeoctl.progress import Reporter
 from augeoctl.timeparse import format_time
 
 if TYPE_CHECKING:
-    from augeoctl.backends.base import PostgresBackend, RedisBackend, RestorePlan
+    from augeoctl.backends.base import BackupInfo, PostgresBackend, RedisBackend, RestorePlan
     from augeoctl.backends.local_walsearch import SearchResult
     from augeoctl.backends.release import ReleaseBackend
     from augeoctl.dbroles import DatabaseRoles
@@ -159,9 +159,17 @@ class Platform(ABC):
                              "virtual network", hint="drop them, or use --env with an Azure environment")
         return plan
 
+    def redis_restore_source(self, backup_id: str | None) -> BackupInfo:
+        """The backup ``restore --redis`` would start a new target from (the newest when no
+        ID); refused where Redis is not restored into targets."""
+        raise self._no_redis_targets()
+
     def restore_redis_target(self, backup_id: str | None, name: str) -> Any:
         """A NEW Redis started from a stored RDB (``restore --redis``); the live one is untouched."""
-        raise RestoreRefused(
+        raise self._no_redis_targets()
+
+    def _no_redis_targets(self) -> RestoreRefused:
+        return RestoreRefused(
             f"a Redis restore into a new target is a sandbox operation; {self.title} restores its cache "
             "by importing an RDB export into a Redis database",
             hint="follow runbooks/redis-loss.md (the Azure steps import the newest export from Blob storage)")

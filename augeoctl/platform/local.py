@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from augeoctl.backends.base import RestorePlan
+from augeoctl.backends.base import BackupInfo, RestorePlan
 from augeoctl.backends.local_pg import LocalPostgresBackend
 from augeoctl.backends.local_redis import LocalRedisBackend
 from augeoctl.backends.local_walsearch import SearchResult
@@ -157,6 +157,9 @@ class LocalPlatform(Platform):
         return SandboxDisasters(self.sandbox)
 
     # -- beside the sandbox -----------------------------------------------------------
+
+    def redis_restore_source(self, backup_id: str | None) -> BackupInfo:
+        return self.redis().get_backup(backup_id)
 
     def restore_redis_target(self, backup_id: str | None, name: str) -> RedisTarget:
         made = LocalRedisBackend(self.sandbox).restore_target(backup_id, name)
