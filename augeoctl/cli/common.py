@@ -55,8 +55,7 @@ def _local_platform(ctx: click.Context) -> Any:
     completion must answer at once and never reach the network)."""
     from augeoctl.platform import platform_for
 
-    flags = ctx.find_root().meta.get(_FLAGS, {})
-    resolved = config.resolve(config=flags.get("config"), env=flags.get("env"))
+    resolved = settings(ctx)
     return platform_for(resolved) if resolved.env.is_local else None
 
 
