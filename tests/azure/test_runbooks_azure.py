@@ -11,10 +11,8 @@ get-access-token --output json`.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ import pytest
 
 from augeoctl.runbook import model
 from tests.azure import standin as standin_server
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 from tests.dns.conftest import dkim_keys, knot  # noqa: F401 - fixtures: Knot serves the email domain
 from tests.dns.zones import VERIFY
 from tests.fakearm.email import (
@@ -59,8 +57,8 @@ esac
 class Staging:
     platform: Platform
     web: WebApps
-    config: Path
-    env: dict[str, str]
+    home: Path
+    env: dict[str, str]  # what the runs add to the environment run_cli gives
 
 
 @pytest.fixture(scope="module")
@@ -89,19 +87,12 @@ def staging(tmp_path_factory: pytest.TempPathFactory, knot) -> Iterator[Staging]
     az = bin_dir / "az"
     az.write_text(FAKE_AZ)
     az.chmod(az.stat().st_mode | stat.S_IXUSR)
-    env = {**os.environ, "AUGEO_CONFIG": str(cfg), "AUGEO_HOME": str(tmp / "home"),
-           "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential", "FAKE_TOKEN": TOKEN,
+    env = {"AUGEO_CONFIG": str(cfg), "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential", "FAKE_TOKEN": TOKEN,
            "PATH": f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("AUGEO_OUTPUT", None)
-    yield Staging(platform, web, cfg, env)
+    yield Staging(platform, web, tmp / "home", env)
     web.stop()
     platform.stop()
     standin.stop()
-
-
-def run(staging: Staging, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "augeoctl", *args], capture_output=True, text=True,
-                          env=staging.env, timeout=600)
 
 
 def test_there_are_runbooks_with_azure_steps() -> None:
@@ -110,9 +101,10 @@ def test_there_are_runbooks_with_azure_steps() -> None:
 
 @pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.name)
 def test_azure_steps_run_against_azure(staging: Staging, path: Path) -> None:
-    r = run(staging, "runbook", "run", path.stem, "--env", "staging", "--yes", "-o", "json")
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    record = json.loads(r.stdout)
+    r = run_cli("runbook", "run", path.stem, "--env", "staging", "--yes", "-o", "json",
+                home=staging.home, env=staging.env)
+    assert r.returncode == 0, r
+    record = r.json()
     book = model.parse(path.read_text(), path.stem, path)
     assert [s["number"] for s in record["steps"]] == [s.number for s in book.steps if s.runs_on("azure")]
     assert record["result"] == "passed" and record["environment"] == "staging"
