@@ -143,3 +143,16 @@ def sandbox() -> Iterator[SandboxHandle]:
     finally:
         handle.down()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture()
+def credential():
+    """The fake ARM's test credential for in-process Azure SDK calls (augeoctl's credential
+    factory), reset afterwards."""
+    from augeoctl import azure
+    from tests.fakearm.server import TestCredential
+
+    cred = TestCredential()
+    azure.set_credential_factory(lambda env: cred)
+    yield cred
+    azure.set_credential_factory(None)

@@ -54,14 +54,6 @@ def fake(tmp_path: Path):
     arm.stop()
 
 
-@pytest.fixture()
-def credential():
-    cred = TestCredential()
-    azure.set_credential_factory(lambda env: cred)
-    yield cred
-    azure.set_credential_factory(None)
-
-
 def write_config(path: Path, fake: FlexibleServers, standin: standin_server.StandIn, **extra: object) -> Path:
     port = standin.port
     lines = [

@@ -37,14 +37,6 @@ def fake(tmp_path: Path):
     arm.stop()
 
 
-@pytest.fixture()
-def credential():
-    cred = TestCredential()
-    azure.set_credential_factory(lambda env: cred)
-    yield cred
-    azure.set_credential_factory(None)
-
-
 def write_config(tmp_path: Path, fake: WebApps, *, urls: bool = True, **extra: Any) -> Path:
     values: dict[str, Any] = {
         "subscription_id": fake.arm.subscription, "resource_group": fake.rg,

@@ -53,14 +53,6 @@ def arm(tmp_path: Path):
     fake.stop()
 
 
-@pytest.fixture()
-def credential():
-    cred = TestCredential()
-    azure.set_credential_factory(lambda env: cred)
-    yield cred
-    azure.set_credential_factory(None)
-
-
 def config(tmp_path: Path, arm: FakeArm, **extra) -> Path:
     values = {"subscription_id": arm.subscription, "resource_group": RG, "postgres_server": "psql-augeo-staging",
               "email_service": SERVICE, "dns_zone": "good.example", "dns_resource_group": DNS_RG,
