@@ -50,57 +50,59 @@ def _complete_env(ctx: click.Context, _param: click.Parameter, incomplete: str) 
     return [n for n in config.environment_names(data) if n.startswith(incomplete)]
 
 
+def _completer(names: Callable[[click.Context], list[str]]) -> Callable[..., list[str]]:
+    """A click ``shell_complete`` callback offering ``names(ctx)`` that start with what is
+    typed; it answers nothing rather than failing (no config, no sandbox yet ...)."""
+    def complete(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+        try:
+            found = names(ctx)
+        except Exception:  # noqa: BLE001 - completion never fails loudly
+            return []
+        return [n for n in found if n.startswith(incomplete)]
+    return complete
+
+
 def _local_platform(ctx: click.Context) -> Any:
-    """The sandbox's platform for completion, or None (an Azure environment is not asked:
-    completion must answer at once and never reach the network)."""
+    """The sandbox's platform, or None: an Azure environment is not asked (completion must
+    answer at once and never reach the network)."""
     from augeoctl.platform import platform_for
 
     resolved = settings(ctx)
     return platform_for(resolved) if resolved.env.is_local else None
 
 
-def complete_targets(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    """Names of the sandbox's restored targets."""
-    try:
-        platform = _local_platform(ctx)
-        names = [t.name for t in platform.postgres().list_targets()] if platform else []
-    except Exception:  # noqa: BLE001 - completion never fails loudly
-        return []
-    return [n for n in names if n.startswith(incomplete)]
+def _target_names(ctx: click.Context) -> list[str]:
+    platform = _local_platform(ctx)
+    return [t.name for t in platform.postgres().list_targets()] if platform else []
 
 
-def complete_backups(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    """Ids of the sandbox's PostgreSQL and Redis backups, newest first."""
-    try:
-        platform = _local_platform(ctx)
-        found = [*platform.postgres().list_backups(), *platform.redis().list_backups()] if platform else []
-    except Exception:  # noqa: BLE001 - completion never fails loudly
-        return []
-    return [b.id for b in sorted(found, key=lambda b: b.id, reverse=True) if b.id.startswith(incomplete)]
+def _backup_ids(ctx: click.Context) -> list[str]:
+    """The sandbox's PostgreSQL and Redis backups, newest first."""
+    platform = _local_platform(ctx)
+    found = [*platform.postgres().list_backups(), *platform.redis().list_backups()] if platform else []
+    return sorted((b.id for b in found), reverse=True)
 
 
-def complete_runbooks(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
+def _runbook_names(_ctx: click.Context) -> list[str]:
     from augeoctl.runbook import model
 
-    try:
-        names = [r.name for r in model.all_runbooks()]
-    except Exception:  # noqa: BLE001 - completion never fails loudly
-        return []
-    return [n for n in names if n.startswith(incomplete)]
+    return [r.name for r in model.all_runbooks()]
 
 
-def complete_profiles(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[str]:
-    """SLO profile names of the --slo-file given on the line, else the packaged one."""
+def _profile_names(ctx: click.Context) -> list[str]:
+    """SLO profiles of the --slo-file given on the line, else of the packaged file."""
     from pathlib import Path
 
     from augeoctl.loadtest.gates import SLO_FILE, load_profiles
 
-    try:
-        given = ctx.params.get("slo_file")
-        names = list(load_profiles(Path(given) if given else SLO_FILE))
-    except Exception:  # noqa: BLE001 - completion never fails loudly
-        return []
-    return [n for n in names if n.startswith(incomplete)]
+    given = ctx.params.get("slo_file")
+    return list(load_profiles(Path(given) if given else SLO_FILE))
+
+
+complete_targets = _completer(_target_names)
+complete_backups = _completer(_backup_ids)
+complete_runbooks = _completer(_runbook_names)
+complete_profiles = _completer(_profile_names)
 
 
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
