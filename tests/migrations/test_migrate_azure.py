@@ -17,7 +17,7 @@ from augeoctl import config
 from augeoctl.cli.common import Reporter
 from augeoctl.platform import platform_for
 from tests.azure import standin as standin_server
-from tests.azure.test_azure_pg import SOURCE, credential, fake, invoke, standin, write_config  # noqa: F401
+from tests.azure.test_azure_pg import SOURCE, fake, invoke, standin, write_config  # noqa: F401
 from tests.fakearm.postgres import FlexibleServers
 
 pytestmark = pytest.mark.integration
