@@ -23,11 +23,44 @@ REPO = Path(__file__).resolve().parents[1]
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+# Every home a test makes; the ones a test did not discard are swept when the run ends.
+HOMES: list[Path] = []
+
+
 def make_home(prefix: str = "augeo-test-") -> Path:
-    """A sandbox home the unprivileged PostgreSQL user can reach (we may be root)."""
+    """A sandbox home the unprivileged PostgreSQL user can reach (we may be root).
+
+    Prefer the ``home`` fixture, which discards the home after the test."""
     home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     os.chmod(home, 0o755)
+    HOMES.append(home)
     return home
+
+
+def discard_home(home: Path) -> None:
+    """Stop every server a home still runs, then remove it.
+
+    The sandbox's own ``down`` stops its servers and restored targets; any process left
+    whose command line names the home (a target a killed drill left, a WAL receiver) is
+    killed after it. A sandbox of a few hundred megabytes per test would otherwise fill
+    the disk over a few runs."""
+    from augeoctl.local import procs
+    from augeoctl.local.sandbox import Sandbox
+
+    if not home.exists():
+        return
+    if (home / "sandbox").exists():
+        try:
+            Sandbox(home).down()
+        except Exception as exc:  # still remove what can be removed
+            print(f"warning: stopping the sandbox in {home}: {exc}", file=sys.stderr)
+    marks = (f"{home}/", f"{home} ")
+    left = [int(d.name) for d in Path("/proc").iterdir()
+            if d.name.isdigit() and int(d.name) != os.getpid()
+            and any(m in procs.command_line(int(d.name)) + " " for m in marks)]
+    if left:
+        procs.kill_all(left, 60)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 # No test touches the machine's own AUGEO_HOME (/var/lib/augeoctl for root): a command a
@@ -132,17 +165,32 @@ class SandboxHandle:
         raise AssertionError(f"segment {seg} was not archived within {timeout} s")
 
 
+@pytest.fixture()
+def home() -> Iterator[Path]:
+    """A fresh, empty home for one test; its servers are stopped and it is removed after."""
+    path = make_home()
+    try:
+        yield path
+    finally:
+        discard_home(path)
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxHandle]:
-    """A fresh sandbox for a test module, torn down afterwards."""
-    home = make_home()
-    handle = SandboxHandle(home)
-    handle.up()
+    """A fresh sandbox for a test module, torn down and removed afterwards."""
+    path = make_home()
+    handle = SandboxHandle(path)
     try:
+        handle.up()
         yield handle
     finally:
-        handle.down()
-        shutil.rmtree(home, ignore_errors=True)
+        discard_home(path)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Sweep the homes no test discarded, and the run's own home."""
+    for path in [*HOMES, RUN_HOME]:
+        discard_home(path)
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import re
 from rich.console import Console
 
 from augeoctl.cli.common import Reporter
-from tests.conftest import make_home, wait_for
+from tests.conftest import wait_for
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO: ")
 
@@ -47,7 +47,7 @@ def test_quiet_prints_no_progress_but_still_warnings() -> None:
     assert buf.getvalue().strip() == "warning: something to know"
 
 
-def test_q_on_the_command_line_silences_progress_at_any_level() -> None:
+def test_q_on_the_command_line_silences_progress_at_any_level(home) -> None:
     import click
     from click.testing import CliRunner
 
@@ -66,7 +66,7 @@ def test_q_on_the_command_line_silences_progress_at_any_level() -> None:
         click.echo(settings().verbose)
 
     for args in (["work"], ["-q", "work"], ["work", "-q"]):
-        r = CliRunner().invoke(root, args, catch_exceptions=False, env={"AUGEO_HOME": str(make_home())})
+        r = CliRunner().invoke(root, args, catch_exceptions=False, env={"AUGEO_HOME": str(home)})
         quiet = "-q" in args
         assert r.stdout.strip() == ("-1" if quiet else "0"), (args, r.stdout)
         assert ("a step: start" in r.stderr) is not quiet, (args, r.stderr)

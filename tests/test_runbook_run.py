@@ -18,7 +18,7 @@ from augeoctl.cli.common import Reporter
 from augeoctl.errors import UsageError
 from augeoctl.runbook import model
 from augeoctl.runbook.run import RunbookFailed, Runner, read_records
-from tests.conftest import REPO, make_home, run_cli, wait_for, wait_gone
+from tests.conftest import REPO, run_cli, wait_for, wait_gone
 
 BOOK = """\
 # Practice
@@ -57,11 +57,6 @@ false
 touch "$HOME_DIR/done"
 ```
 """
-
-
-@pytest.fixture()
-def home() -> Path:
-    return make_home()
 
 
 def _book(tmp_path: Path, text: str = BOOK) -> model.Runbook:

@@ -12,7 +12,7 @@ import pytest
 
 from augeoctl.runbook import model
 from tests.cli_lines import resolve, sh_commands
-from tests.conftest import REPO, SandboxHandle, make_home, run_cli
+from tests.conftest import REPO, SandboxHandle, run_cli
 
 RUNBOOKS = sorted((REPO / "runbooks").glob("*.md"))
 BOOKS = [p for p in RUNBOOKS if p.name != "README.md"]
@@ -126,8 +126,7 @@ def _incident(name: str, home: Path, handle: SandboxHandle) -> None:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("path", [p for p in BOOKS if "local" in book(p).environments], ids=lambda p: p.name)
-def test_local_runbooks_run_on_a_fresh_sandbox(path: Path) -> None:
-    home = make_home()
+def test_local_runbooks_run_on_a_fresh_sandbox(path: Path, home: Path) -> None:
     handle = SandboxHandle(home)
     try:
         assert run_cli("sandbox", "up", home=home).returncode == 0

@@ -13,7 +13,7 @@ import pytest
 
 from augeoctl.dashboard.app import Dashboard, Panel
 from augeoctl.dashboard.sources import PanelData, local_sources
-from tests.conftest import SandboxHandle, make_home
+from tests.conftest import SandboxHandle
 
 
 def fixed(state: str, *lines: str):
@@ -60,8 +60,7 @@ def test_panels_show_their_sources_and_a_failing_source_only_marks_its_panel() -
 
 
 @pytest.mark.integration
-def test_redis_panel_goes_down_and_comes_back_while_others_keep_updating() -> None:
-    home = make_home()
+def test_redis_panel_goes_down_and_comes_back_while_others_keep_updating(home: Path) -> None:
     handle = SandboxHandle(home)
     handle.up()
 

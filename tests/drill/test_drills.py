@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import jsonschema
 import psycopg
@@ -15,7 +14,7 @@ from augeoctl.drill.orchestrator import Drill, DrillHooks
 from augeoctl.local import wal
 from augeoctl.local.sandbox import Sandbox
 from augeoctl.platform.local import LocalPlatform
-from tests.conftest import SandboxHandle, make_home, run_cli
+from tests.conftest import SandboxHandle, discard_home, make_home, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -125,8 +124,7 @@ def short_archive_sandbox():
     try:
         yield sb
     finally:
-        sb.down()
-        shutil.rmtree(home, ignore_errors=True)
+        discard_home(home)
 
 
 def test_preflight_wal_gap_stops_before_the_disaster(short_archive_sandbox: Sandbox) -> None:
@@ -193,5 +191,4 @@ def test_server_loss_with_synchronous_streaming_loses_no_acknowledged_commit() -
         assert data["lost_writes"] == 0 and data["missing_before_recovery_point"] == 0
         assert sb.status().running  # repaired: primary, receiver and service back
     finally:
-        sb.down()
-        shutil.rmtree(home, ignore_errors=True)
+        discard_home(home)

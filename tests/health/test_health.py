@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ from augeoctl.health import (
     Unreachable,
     evaluate,
 )
-from tests.conftest import SandboxHandle, make_home, run_cli, wait_gone
+from tests.conftest import SandboxHandle, run_cli, wait_gone
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -80,8 +81,7 @@ def test_unreachable_and_unready_dependencies_fail() -> None:
 
 
 @pytest.mark.integration
-def test_health_exit_codes_on_a_real_sandbox() -> None:
-    home = make_home()
+def test_health_exit_codes_on_a_real_sandbox(home: Path) -> None:
     handle = SandboxHandle(home)
     handle.up()
     try:

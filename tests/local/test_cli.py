@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
 
 from augeoctl.cli import cli
-from tests.conftest import make_home, run_cli, wait_for, wait_gone
+from tests.conftest import run_cli, wait_for, wait_gone
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -126,8 +127,7 @@ def test_shell_completion_lists_commands_and_environments(tmp_path) -> None:
 
 
 @pytest.mark.integration
-def test_sandbox_lifecycle_and_autostart() -> None:
-    home = make_home()
+def test_sandbox_lifecycle_and_autostart(home: Path) -> None:
     try:
         up = run_cli("sandbox", "up", "-o", "json", home=home)
         assert up.returncode == 0, up
@@ -233,10 +233,9 @@ def test_restore_redis_makes_a_new_target_and_leaves_the_live_redis_alone(sandbo
 
 
 @pytest.mark.integration
-def test_the_service_runs_the_configured_number_of_workers() -> None:
+def test_the_service_runs_the_configured_number_of_workers(home: Path) -> None:
     from augeoctl.local import procs
 
-    home = make_home()
     try:
         up = run_cli("sandbox", "up", "-o", "json", home=home, env={"AUGEO_SERVICE_WORKERS": "2"})
         assert up.returncode == 0, up

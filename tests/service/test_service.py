@@ -7,13 +7,14 @@ import os
 import signal
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from augeoctl.local import service as runner
 from augeoctl.local import tools
 from augeoctl.service.stats import Recorder, Sample, percentile, summarize
-from tests.conftest import SandboxHandle, make_home, wait_for, wait_gone
+from tests.conftest import SandboxHandle, wait_for, wait_gone
 
 
 def get(url: str) -> tuple[int, dict, dict]:
@@ -91,8 +92,7 @@ def test_service_endpoints_and_readiness(sandbox: SandboxHandle) -> None:
 
 
 @pytest.mark.integration
-def test_readiness_turns_503_fast_when_redis_dies_and_recovers() -> None:
-    home = make_home()
+def test_readiness_turns_503_fast_when_redis_dies_and_recovers(home: Path) -> None:
     handle = SandboxHandle(home)
     handle.up()
     try:
