@@ -37,6 +37,16 @@ def make_home(prefix: str = "augeo-test-") -> Path:
     return home
 
 
+def processes_under(folder: Path) -> list[int]:
+    """Pids (other than ours) whose command line names ``folder`` or a path in it."""
+    from augeoctl.local import procs
+
+    marks = (f"{folder}/", f"{folder} ")
+    return [int(d.name) for d in Path("/proc").iterdir()
+            if d.name.isdigit() and int(d.name) != os.getpid()
+            and any(m in procs.command_line(int(d.name)) + " " for m in marks)]
+
+
 def discard_home(home: Path) -> None:
     """Stop every server a home still runs, then remove it.
 
@@ -54,10 +64,7 @@ def discard_home(home: Path) -> None:
             Sandbox(home).down()
         except Exception as exc:  # still remove what can be removed
             print(f"warning: stopping the sandbox in {home}: {exc}", file=sys.stderr)
-    marks = (f"{home}/", f"{home} ")
-    left = [int(d.name) for d in Path("/proc").iterdir()
-            if d.name.isdigit() and int(d.name) != os.getpid()
-            and any(m in procs.command_line(int(d.name)) + " " for m in marks)]
+    left = processes_under(home)
     if left:
         procs.kill_all(left, 60)
     shutil.rmtree(home, ignore_errors=True)

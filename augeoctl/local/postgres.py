@@ -8,6 +8,7 @@ run as the service user when augeoctl runs as root (see ``privileges``).
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import signal
@@ -147,7 +148,8 @@ class SandboxPostgres(_PgTools):
         make_dir(self.socket, 0o755, self.user)
         port = st.get("port")
         if self.pid() is not None and port and procs.port_in_use(int(port)):
-            self._write_conf(int(port), archive_timeout, wal_streaming)  # settings may have changed
+            self._write_archive_script()  # settings and the script may have changed
+            self._write_conf(int(port), archive_timeout, wal_streaming)
             tools.run(self.command("pg_ctl", "-D", str(self.data), "reload", "-s"), check=False)
             self.receiver.up(int(port), reporter, wal_streaming)
             return {**st, "desired": "up"}
@@ -181,7 +183,8 @@ class SandboxPostgres(_PgTools):
             fh.write("\n# augeoctl sandbox settings\ninclude_if_exists = 'augeo.conf'\n")
 
     def _write_conf(self, port: int, archive_timeout: int, wal_streaming: str) -> None:
-        archive_cmd = f"{shlex.quote(str(self.archive_script))} %p %f {shlex.quote(str(self.wal_archive))}"
+        archive_cmd = " ".join([shlex.quote(str(self.archive_script)), "%p", "%f", shlex.quote(str(self.wal_archive)),
+                                shlex.quote(tools.pg_tool("pg_waldump", self.bindir))])
         text = tools.resource_text("postgresql.conf").format(
             port=port,
             socket=self.socket,
@@ -194,8 +197,11 @@ class SandboxPostgres(_PgTools):
         chown_tree(conf, self.user)
 
     def _write_archive_script(self) -> None:
-        self.archive_script.write_text(ARCHIVE_SCRIPT)
-        self.archive_script.chmod(0o755)
+        # replaced whole, never rewritten in place: the archiver may be running it
+        tmp = self.archive_script.with_name(f".{self.archive_script.name}.{os.getpid()}")
+        tmp.write_text(ARCHIVE_SCRIPT)
+        tmp.chmod(0o755)
+        os.replace(tmp, self.archive_script)
 
     def _clear_stale_locks(self) -> None:
         """Remove the lock files of a postmaster that is gone.

@@ -177,6 +177,11 @@ def _waldump_range(
     return times, message, error_lsn
 
 
+# Where the sandbox's archive command leaves what pg_waldump found in each segment it
+# archived (see archive-wal.sh), beside the segments.
+INDEX_DIR = ".index"
+
+
 class SegmentIndex:
     """A cache of what pg_waldump found in each archived segment.
 
@@ -190,6 +195,10 @@ class SegmentIndex:
     mtime put back is not (a full re-read: delete the file). Segments are read in runs of
     consecutive segments, one pg_waldump pass per run, starting one segment before the
     first one not yet read, so a record that crosses into it is checked whole.
+
+    The archive command indexes each segment as it archives it, so a restore finds almost
+    every entry made: a clean entry of the archive command is taken as it is; a missing,
+    stale or failed one makes the segment read here, as if there were none.
     """
 
     def __init__(
@@ -227,7 +236,8 @@ class SegmentIndex:
             prev = (tli, segno)
         for run in runs:
             paths = [locate(self.archive, s) for s in run]
-            stale = [i for i, (s, p) in enumerate(zip(run, paths, strict=True)) if not self._fresh(s, p)]
+            stale = [i for i, (s, p) in enumerate(zip(run, paths, strict=True))
+                     if not self._fresh(s, p) and not self._adopt(s, p)]
             while stale:
                 # One run of consecutive stale segments, with a neighbour on each side.
                 i0 = stale[0]
@@ -236,6 +246,32 @@ class SegmentIndex:
                     i1 += 1
                 self._read(run[max(i0 - 1, 0): i1 + 2], paths[max(i0 - 1, 0): i1 + 2])
                 stale = [i for i in stale if i > i1]
+
+    def _adopt(self, segment: str, path: Path) -> bool:
+        """Take the entry the archive command wrote for a segment (``.index/NAME`` beside
+        it, see archive-wal.sh) when it is whole, clean and of the segment as it is now."""
+        try:
+            head, error, *lines = (path.parent / INDEX_DIR / segment).read_text().split("\n")
+            magic, version, size, mtime, rc = head.split()
+            sec, _, frac = mtime.partition(".")
+            mtime_ns = int(sec) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
+            stat = path.stat()
+        except (OSError, ValueError):
+            return False
+        if (magic, version, rc, error) != ("augeo-wal-index", "1", "0", "") or \
+                (int(size), mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+            return False  # missing, stale or not clean: read by pg_waldump here
+        segno = parse_segment(segment, self.seg_size)[1]
+        found = sorted(_parse_pg_time(m.group(2), m.group(3)) for m in _XACT_LINE.finditer("\n".join(lines))
+                       if segment_number(parse_lsn(m.group(1)), self.seg_size) == segno)
+        self._data[segment] = {
+            "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "first": found[0].isoformat() if found else None,
+            "last": found[-1].isoformat() if found else None,
+            "damaged": None, "error_lsn": None,
+        }
+        self._dirty = True
+        return True
 
     def _read(self, names: list[str], paths: list[Path]) -> None:
         first = 0

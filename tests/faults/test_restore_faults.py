@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SandboxHandle, run_cli, wait_for
+from tests.conftest import SandboxHandle, processes_under, run_cli, wait_for
 from tests.faults.commands import Command, flat
 
 pytestmark = pytest.mark.integration
@@ -52,21 +52,6 @@ def archive_files(sb: SandboxHandle) -> dict[str, str]:
     """The WAL archive's files and their SHA-256."""
     folder = sb.sandbox.wal_archive
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def processes_under(folder: Path) -> list[int]:
-    """Pids whose command line names ``folder`` (a target's PostgreSQL, for one)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(folder) in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ def _source_fingerprint(sb: SandboxHandle) -> dict:
         files[name] = hashlib.sha256((data / name).read_bytes()).hexdigest()
     archive = {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(sb.sandbox.wal_archive.iterdir())
+        for p in sorted(sb.sandbox.wal_archive.iterdir()) if p.is_file()  # not the index (.index/)
     }
     settings = sb.sql("SELECT name, setting FROM pg_settings ORDER BY name")
     rows = sb.sql("SELECT md5(string_agg(seq::text, ',' ORDER BY seq)) FROM pitr_rows")[0][0]
