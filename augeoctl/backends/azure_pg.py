@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from augeoctl import azure
+from augeoctl.backends import verification
 from augeoctl.backends.azure_regions import normalized, paired_region
 from augeoctl.backends.base import (
     BackupInfo,
@@ -400,7 +401,7 @@ class AzurePostgresBackend(PostgresBackend):
         t3 = _now()
         with reporter.step("verify (network, queries)"):
             checks = [self._network_check(server, network)]
-            query_checks, tables = self._verify(fqdn)
+            query_checks, tables, estimated, verify_mode = self._verify(fqdn, plan.verify)
             checks += query_checks
         phases.append(Phase("verify", t3, _now()))
         if not all(c.ok for c in checks):
@@ -412,6 +413,7 @@ class AzurePostgresBackend(PostgresBackend):
             backup_id="continuous", requested=plan.to_time, reached=point if plan.mode != "geo" else None,
             phases=tuple(phases), verification=tuple(checks), tables=tables,
             extra={"mode": plan.mode, "server_id": getattr(server, "id", None), "location": location,
+                   "verify": verify_mode, **({"estimated_tables": estimated} if estimated else {}),
                    "reapplied": applied, "network": network},
         )
 
@@ -557,23 +559,19 @@ class AzurePostgresBackend(PostgresBackend):
             )
         raise RestoreError(f"server {host} did not accept connections: {last}")
 
-    def _verify(self, host: str) -> tuple[list[Check], dict[str, int]]:
+    def _verify(self, host: str, mode: str = "auto") -> tuple[list[Check], dict[str, int], list[str], str]:
+        """Rows per table of the restored server, counted (full) or estimated and read
+        (quick; amcheck is not assumed to be allowed on the server, so no heap sample)."""
         import psycopg
 
         tables: dict[str, int] = {}
         try:
             with self._connect(host) as conn:
-                rels = conn.execute(
-                    "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname, c.relname"
-                    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-                    " AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1").fetchall()
-                for qualified, nsp, rel in rels:
-                    row = conn.execute(f"SELECT count(*) FROM {qualified}").fetchone()
-                    tables[f"{nsp}.{rel}"] = int(row[0]) if row else 0
-            return [Check("query", True, f"{len(tables)} table(s) counted")], tables
+                mode = verification.resolve(mode, verification.data_bytes(conn))
+                tables, estimated = verification.count_tables(conn, mode)
+            return [verification.table_check(tables, estimated)], tables, estimated, mode
         except psycopg.Error as exc:
-            return [Check("query", False, str(exc).strip())], tables
+            return [Check("query", False, str(exc).strip())], tables, [], mode
 
     # -- targets ------------------------------------------------------------------
 

@@ -168,6 +168,8 @@ class RestorePlan:
     # damaged or missing segment): the target is kept and the result says ``partial``.
     # Without it such a restore fails. Set with ``dataclasses.replace``.
     allow_partial: bool = False
+    # How deep the restored target is checked: auto, quick or full (backends.verification).
+    verify: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -181,6 +183,7 @@ class RestorePlan:
             "cleanup": list(self.cleanup),
             **({"labels": dict(self.labels)} if self.labels else {}),
             **({"allow_partial": True} if self.allow_partial else {}),
+            "verify": self.verify,
             **self.extra,
         }
 

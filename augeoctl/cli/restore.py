@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from augeoctl.backends.base import check_target_name
+from augeoctl.backends.verification import FULL_VERIFY_MAX_BYTES, MODES
 from augeoctl.cli.common import (
     command_lock,
     common_options,
@@ -98,12 +99,14 @@ def _result_text(r: dict[str, Any]) -> str:
         table([[p["name"], format_duration(p["seconds"])] for p in r["phases"]]
               + [["total", format_duration(r["total_seconds"])]], ["PHASE", "TIME"]),
         "",
-        "verification:",
+        f"verification ({r.get('verify', 'full')}):",
     ]
     for c in r["verification"]:
         lines.append(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['detail']}")
     if r["tables"]:
-        lines.append("tables: " + ", ".join(f"{k}={v}" for k, v in r["tables"].items()))
+        guessed = set(r.get("estimated_tables", []))
+        lines.append("tables: " + ", ".join(f"{k}={'~' if k in guessed else ''}{v}" for k, v in r["tables"].items())
+                     + (" (~: the planner's estimate, --verify quick)" if guessed else ""))
     return "\n".join(lines)
 
 
@@ -132,6 +135,10 @@ GEO_LAG = timedelta(hours=1)  # Azure's stated RPO of a geo-restore
 @click.option("--private-dns-zone", "private_dns_zone", metavar="ID",
               help="Azure: private DNS zone (resource id) of the new server; default: the source's.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--verify", "verify", type=click.Choice(MODES), default="auto", show_default=True,
+              help="How deep the new target is checked: full (pg_amcheck of every page and index, "
+                   "exact row counts), quick (sampled heap checks, row estimates), auto (full up to "
+                   f"{FULL_VERIFY_MAX_BYTES // 2**30} GiB of data, quick above).")
 @click.option("--allow-partial", is_flag=True,
               help="Keep a restore whose replay stopped before the point the archive holds "
                    "(damaged or missing WAL): exit 0 with a warning and `partial: true`.")
@@ -139,7 +146,7 @@ GEO_LAG = timedelta(hours=1)  # Azure's stated RPO of a geo-restore
 @common_options
 def restore(to_time: str | None, latest: bool, before_xid: str | None, target: str | None, geo: bool,
             redis_: bool, backup_id: str | None, subnet: str | None, private_dns_zone: str | None,
-            dry_run: bool, allow_partial: bool, wait: str) -> None:
+            dry_run: bool, allow_partial: bool, verify: str, wait: str) -> None:
     """Point-in-time restore into a NEW target, then verify it.
 
     Picks the newest base backup that finished before the time, copies it into a new
@@ -171,7 +178,8 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
                        others=[name for name, given in (("--to-time", to_time), ("--latest", latest),
                                                         ("--before-xid", before_xid), ("--geo", geo),
                                                         ("--subnet", subnet), ("--private-dns-zone", private_dns_zone),
-                                                        ("--allow-partial", allow_partial)) if given])
+                                                        ("--allow-partial", allow_partial),
+                                                        ("--verify", verify != "auto")) if given])
         return
     xid = _xid(before_xid) if before_xid is not None else None
     if xid is not None and (to_time is not None or latest or geo):
@@ -199,8 +207,7 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
         else:
             plan = backend.plan_restore(when, target)
         plan = platform.place_restore(plan, subnet, private_dns_zone)
-        if allow_partial:
-            plan = replace(plan, allow_partial=True)
+        plan = replace(plan, allow_partial=allow_partial, verify=verify)
         if dry_run:
             emit({"dry_run": True, "plan": plan.to_dict()}, lambda r: _plan_text(r["plan"]))
             return

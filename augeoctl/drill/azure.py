@@ -59,7 +59,7 @@ class MarkedDisaster(Scenario[AzurePlatform]):
         pg = self.platform.postgres()
         plan = pg.plan_restore(ctx.expected_point, ctx.target_name("drill"), now=datetime.now(UTC))
         ctx.targets.append(Target("postgres", plan.target))
-        result = pg.restore(replace(plan, labels={DRILL_TAG: ctx.drill_id}), self.reporter)
+        result = pg.restore(replace(plan, labels={DRILL_TAG: ctx.drill_id}, verify="full"), self.reporter)
         ctx.restore = result
         recovery = result.to_dict()
         recovery.pop("dsn", None)

@@ -92,7 +92,7 @@ class PostgresScenario(SandboxScenario):
         pg = self.platform.postgres()
         # A restore that stops short of the archive is kept: the drill's verification
         # counts what it lost, and its failed recovery-point check fails the drill.
-        plan = replace(pg.plan_restore(to_time, ctx.target_name("dr")), allow_partial=True)
+        plan = replace(pg.plan_restore(to_time, ctx.target_name("dr")), allow_partial=True, verify="full")
         ctx.add_target(Target("postgres", plan.target))
         # The application is repointed at the new server while it recovers, so it is
         # serving as soon as the data is there: start the reference service now.

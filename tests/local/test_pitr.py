@@ -134,6 +134,18 @@ def test_replay_settings_are_taken_back_after_promotion(sandbox, history) -> Non
                                    "('max_wal_size', 'checkpoint_timeout')").fetchall())
     assert shown["max_wal_size"] == source["max_wal_size"] and shown["checkpoint_timeout"] == source["checkpoint_timeout"]
     assert shown["archive_mode"] == "off"  # never archives into the source's archive
+    # shared_buffers sized for replay: out of the configuration again, but only a restart
+    # takes it back, and the result and PostgreSQL both say so
+    made = r.json()
+    replay_buffers = made["pending_restart"]["shared_buffers"]
+    assert "shared_buffers" not in (Path(made["data_directory"]) / "postgresql.auto.conf").read_text()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        running, pending = conn.execute("SELECT current_setting('shared_buffers'), pending_restart FROM pg_settings"
+                                        " WHERE name = 'shared_buffers'").fetchone()
+    with sandbox.connect() as conn:
+        own = conn.execute("SELECT current_setting('shared_buffers')").fetchone()[0]
+    assert running == replay_buffers.replace("1024MB", "1GB")
+    assert pending is (running != own)
     assert run_cli("targets", "drop", "settings-back", "--yes", home=sandbox.home).returncode == 0
 
 
@@ -230,8 +242,9 @@ def test_targets_list_and_drop(sandbox, history) -> None:
 
 
 def test_verification_reports_a_damaged_table_of_the_restored_target(sandbox, history) -> None:
-    """The restore's verification fails on a corrupted heap page (pg_amcheck), while the
-    row counts still run: a damaged target is never reported as verified."""
+    """The restore's verification fails on a corrupted heap page, found by pg_amcheck
+    (--verify full) and by the sampled heap check (--verify quick): a damaged target is
+    never reported as verified."""
     from augeoctl.backends.local_recovery import Recovery, connect
     from augeoctl.backends.local_targets import TargetStore
 
@@ -257,9 +270,40 @@ def test_verification_reports_a_damaged_table_of_the_restored_target(sandbox, hi
 
     wait_for(accepts, 60, "the damaged target accepting connections")
     try:
-        checks, tables = recovery._verify(port)
+        full = recovery._verify(port, "full")
+        quick = recovery._verify(port, "quick")
     finally:
         sandbox.sandbox.stop_postgres(data)
-    amcheck = next(c for c in checks if c.name == "pg_amcheck")
+    amcheck = next(c for c in full[0] if c.name == "pg_amcheck")
     assert not amcheck.ok and ("app" in amcheck.detail or "events" in amcheck.detail), amcheck
+    assert full[3] == "full" and quick[3] == "quick"
+    # quick samples blocks, the first one always: the damaged page is among them
+    sample = next(c for c in quick[0] if c.name == "heap-sample")
+    assert not sample.ok and "app.events block 0" in sample.detail, sample
     assert run_cli("targets", "drop", "damaged-one", "--yes", home=sandbox.home).returncode == 0
+
+
+def test_a_quick_verification_samples_the_heap_and_estimates_large_tables(sandbox, history) -> None:
+    """--verify quick: sampled heap checks instead of pg_amcheck; small tables still counted,
+    a large analyzed one estimated (and marked so); the depth is in the result."""
+    sandbox.sql("CREATE TABLE IF NOT EXISTS app.bulk AS SELECT g AS id, repeat('b', 200) AS pad"
+                " FROM generate_series(1, 60000) g")
+    sandbox.sql("ANALYZE app.bulk")
+    sandbox.switch_wal_and_wait()
+    r = run_cli("restore", "--latest", "--verify", "quick", "--target", "quick-one", "-o", "json",
+                home=sandbox.home)
+    try:
+        assert r.returncode == 0, r
+        made = r.json()
+        assert made["verify"] == "quick" and made["verified"] is True
+        names = [c["name"] for c in made["verification"]]
+        assert "heap-sample" in names and "pg_amcheck" not in names
+        assert "app.bulk" in made["estimated_tables"] and "app.events" not in made["estimated_tables"]
+        assert abs(made["tables"]["app.bulk"] - 60000) <= 6000  # the planner's estimate
+        exact = sandbox.sql("SELECT count(*) FROM app.events")[0][0]
+        assert made["tables"]["app.events"] == exact  # a small table is counted
+        text = run_cli("restore", "--latest", "--verify", "bogus", home=sandbox.home)
+        assert text.returncode == 2 and "bogus" in text.stderr and "Traceback" not in text.stderr
+    finally:
+        run_cli("targets", "drop", "quick-one", "--yes", home=sandbox.home)
+        sandbox.sql("DROP TABLE IF EXISTS app.bulk")

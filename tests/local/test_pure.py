@@ -158,3 +158,17 @@ def test_durations_have_one_format_everywhere() -> None:
     now = datetime(2026, 11, 29, tzinfo=UTC)
     assert ago(now - timedelta(seconds=358), now) == format_duration(358)
     assert ago(None, now) == "never"
+
+
+def test_quick_verification_samples_spread_ranges_including_both_ends() -> None:
+    from augeoctl.backends.verification import FULL_VERIFY_MAX_BYTES, resolve, sample_ranges
+
+    assert sample_ranges(0) == []
+    assert sample_ranges(100) == [(0, 99)]  # small: every block
+    ranges = sample_ranges(100_000, ranges=16, width=8)
+    assert len(ranges) == 16 and ranges[0] == (0, 7) and ranges[-1] == (99_992, 99_999)
+    assert all(b - a == 7 for a, b in ranges) and ranges == sorted(ranges)
+    assert all(ranges[i][1] < ranges[i + 1][0] for i in range(15))  # no block twice
+    assert resolve("auto", FULL_VERIFY_MAX_BYTES) == "full"
+    assert resolve("auto", FULL_VERIFY_MAX_BYTES + 1) == "quick"
+    assert resolve("full", 10**15) == "full" and resolve("quick", 1) == "quick"
