@@ -1,14 +1,20 @@
-"""Point-in-time restore: augeoctl vs pgBackRest vs the physical floor, in one run.
+"""Point-in-time restore: augeoctl vs pgBackRest vs the physical floor, in one run, at
+several amounts of WAL; and planning a restore over a long archive.
 
-    python tests/bench/bench_restore.py [--scale 70] [--wal-seconds 40] [--rounds 3]
+    python tests/bench/bench_restore.py [--scale 70] [--wal-seconds 40] [--multiples 1,3,10]
+                                        [--rounds 3] [--plan-segments 1000] [--plot docs/bench-restore.svg]
 
 Builds a sandbox under /var/tmp with about 1 GB of pgbench data, takes an augeoctl base
 backup and a pgBackRest full backup of the same cluster (repository without compression),
-writes WAL with pgbench, and pushes the very same archived segments into the pgBackRest
-repository. Then, to the same target time, each from a cold page cache (caches dropped
-before every tool) and with augeoctl's WAL index removed (a restore pays for it):
+then runs pgbench for WAL-SECONDS x the largest multiple; target k is taken after
+k x WAL-SECONDS, so the restores replay about 1x, 3x and 10x as much WAL. The very same
+archived segments are pushed into the pgBackRest repository. Then, per target and round,
+each tool from a cold page cache (caches dropped before every tool):
 
-  (a) ``augeoctl restore --to-time T``: the whole process, timed from outside;
+  (a) ``augeoctl restore --to-time T``: the whole process, timed from outside, with its own
+      WAL index cache (store/wal-index.json) removed. The entries the archive command wrote
+      while archiving (store/wal/.index/) are kept: that indexing ran in the background as
+      the WAL was archived, off the restore's path, and is reported apart;
   (b) ``pgbackrest restore --type=time --target=T --target-action=promote`` and a start of
       the restored cluster, with ``archive-async=y`` and ``process-max=2`` as pgBackRest's
       documentation recommends for a fast archive-get;
@@ -21,16 +27,24 @@ connections: for augeoctl the moment its progress line "promote: done" reaches t
 process (its stderr is read as it comes); for (b) and (c) when a connection sees
 pg_is_in_recovery() = false. "verified" is augeoctl's exit (its pg_amcheck and queries).
 (b) and (c) run with the replay settings of augeoctl's restore (REPLAY_SETTINGS: no
-restartpoints during replay, syncfs at startup) and hot_standby off, so that the
-comparison is of the tools, not of PostgreSQL settings. The WAL replayed is counted from
-each server's log ("restored log file").
+restartpoints during replay, syncfs at startup, shared_buffers sized to the machine) and
+hot_standby off, so that the comparison is of the tools, not of PostgreSQL settings. The
+WAL replayed is counted from each server's log ("restored log file").
+
+Planning: the archive is then topped up to PLAN-SEGMENTS segments (a small write and a
+WAL switch each), and ``augeoctl restore --latest --dry-run`` is timed as a whole process
+from a cold cache, with the archive command's entries and without any index.
+
+The plot (SVG, no plotting library) shows time to usable against WAL replayed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,8 +58,13 @@ sys.path.insert(0, str(ROOT))
 from benchlib import augeoctl, drop_caches  # noqa: E402
 
 from augeoctl.backends.local_recovery import REPLAY_SETTINGS  # noqa: E402
-from augeoctl.local import tools  # noqa: E402
+from augeoctl.local import tools, wal  # noqa: E402
 from augeoctl.local.sandbox import as_service, chown_tree, make_dir, stop_postgres  # noqa: E402
+
+TOOLS = ("augeoctl", "pgbackrest", "floor")
+LABELS = {"augeoctl": "augeoctl restore", "pgbackrest": "pgBackRest (async archive-get)",
+          "floor": "floor: cp -a + PostgreSQL replay"}
+COLORS = {"augeoctl": "#1f77b4", "pgbackrest": "#d62728", "floor": "#7f7f7f"}
 
 
 def psql(port: int, sql: str) -> str:
@@ -108,19 +127,92 @@ def recovery_conf(data: Path, port: int, extra: dict[str, str]) -> None:
     chown_tree(data)
 
 
+def archive_and_wait(port: int, archive: Path) -> list[Path]:
+    """Close the current segment, wait until it is archived and every archived segment has
+    the archive command's index entry; the archived segments."""
+    seg = psql(port, "SELECT pg_walfile_name(pg_switch_wal())")
+    deadline = time.monotonic() + 600
+    while not (archive / seg).exists() or any(
+            not (archive / wal.INDEX_DIR / p.name).exists() for p in segments_of(archive)):
+        if time.monotonic() > deadline:
+            raise SystemExit("the archive or its index did not catch up within 10 minutes")
+        time.sleep(0.1)
+    return segments_of(archive)
+
+
+def segments_of(archive: Path) -> list[Path]:
+    return sorted(p for p in archive.iterdir() if wal.is_segment(p.name))
+
+
+def whole_process(home: Path, *args: str) -> tuple[float, dict]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
+    env["AUGEO_HOME"] = str(home)
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "augeoctl", *args, "--output", "json"], env=env,
+                          capture_output=True, text=True)
+    took = time.monotonic() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"augeoctl {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return took, json.loads(proc.stdout)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Time to usable against WAL replayed, one line per tool, as a plain SVG."""
+    w, h, left, right, top, bottom = 640, 400, 70, 200, 30, 50
+    xs = [r[f"{t}_mib"] for r in rows for t in TOOLS]
+    ys = [r[t] for r in rows for t in TOOLS]
+    xmax, ymax = max(xs) * 1.05, max(ys) * 1.1
+
+    def px(x: float) -> float:
+        return left + x / xmax * (w - left - right)
+
+    def py(y: float) -> float:
+        return h - bottom - y / ymax * (h - top - bottom)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
+           'font-size="12">', f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>',
+           f'<text x="{(left + w - right) / 2}" y="{h - 12}" text-anchor="middle">WAL replayed (MiB)</text>',
+           f'<text x="16" y="{(top + h - bottom) / 2}" text-anchor="middle" '
+           f'transform="rotate(-90 16 {(top + h - bottom) / 2})">time to usable (s)</text>']
+    for i in range(6):
+        x, y = xmax / 5 * i, ymax / 5 * i
+        out.append(f'<text x="{px(x):.0f}" y="{h - bottom + 16}" text-anchor="middle">{x:.0f}</text>')
+        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.0f}" text-anchor="end">{y:.0f}</text>')
+        out.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{w - right}" y2="{py(y):.1f}" stroke="#eee"/>')
+    for n, t in enumerate(TOOLS):
+        pts = sorted((r[f"{t}_mib"], r[t]) for r in rows)
+        out.append(f'<polyline fill="none" stroke="{COLORS[t]}" stroke-width="2" points="'
+                   + " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts) + '"/>')
+        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{COLORS[t]}"/>' for x, y in pts]
+        ly = top + 10 + 20 * n
+        out.append(f'<line x1="{w - right + 10}" y1="{ly}" x2="{w - right + 30}" y2="{ly}" '
+                   f'stroke="{COLORS[t]}" stroke-width="2"/>')
+        out.append(f'<text x="{w - right + 35}" y="{ly + 4}">{LABELS[t]}</text>')
+    out.append("</svg>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out) + "\n")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=int, default=70)
-    ap.add_argument("--wal-seconds", type=int, default=40, help="pgbench run that writes the WAL to replay")
+    ap.add_argument("--wal-seconds", type=int, default=40, help="pgbench seconds per 1x of WAL")
+    ap.add_argument("--multiples", default="1,3,10", help="amounts of WAL to restore through, in WAL-SECONDS")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--plan-segments", type=int, default=1000, help="archive size for the planning figure (0: skip)")
+    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "bench-restore.svg")
     ap.add_argument("--keep-home", action="store_true")
     args = ap.parse_args()
+    multiples = sorted({int(m) for m in args.multiples.split(",")})
     if not shutil.which("pgbackrest"):
         raise SystemExit("pgbackrest is not installed (apt-get install pgbackrest; `nox -s bench` does)")
 
     home = Path(tempfile.mkdtemp(prefix="augeo-bench-restore-", dir="/var/tmp"))
     os.chmod(home, 0o755)
-    results: list[dict] = []
+    rows: list[dict] = []
+    planning: dict = {}
     try:
         status = augeoctl(home, "sandbox", "up")
         port = status["postgres"]["port"]
@@ -136,7 +228,6 @@ def main() -> int:
         conf.write_text(
             f"[global]\nrepo1-path={repo / 'repo'}\nlog-path={repo / 'log'}\nlock-path={repo / 'lock'}\n"
             f"spool-path={repo / 'spool'}\ncompress-type=none\nstart-fast=y\nprocess-max=2\n"
-
             f"log-level-console=warn\n\n[bench]\npg1-path={data_dir}\npg1-port={port}\n"
             f"pg1-socket-path={home / 'sandbox' / 'pg' / 'socket'}\npg1-user=augeo\n"
             # archive-get (the restored cluster's restore_command) asynchronous, prefetching
@@ -150,76 +241,103 @@ def main() -> int:
                        capture_output=True)
         print(f"pgbench scale {args.scale}: augeoctl base backup {backup['size_bytes'] / 2**20:.0f} MiB", flush=True)
 
-        # WAL to replay: pgbench writes; the target time is two thirds of the way in.
+        # WAL to replay: one pgbench run; target k after k x WAL-SECONDS.
+        total = args.wal_seconds * multiples[-1] + 5
         bench = subprocess.Popen([tools.pg_tool("pgbench"), "-h", "127.0.0.1", "-p", str(port), "-U", "augeo",
-                                  "-c", "4", "-j", "2", "-T", str(args.wal_seconds), "-n", "augeo"],
+                                  "-c", "4", "-j", "2", "-T", str(total), "-n", "augeo"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(args.wal_seconds * 2 / 3)
-        target = datetime.now(UTC)
+        start = time.monotonic()
+        targets: dict[int, datetime] = {}
+        for k in multiples:
+            time.sleep(max(0.0, start + k * args.wal_seconds - time.monotonic()))
+            targets[k] = datetime.now(UTC)
         bench.wait()
-        psql(port, "SELECT pg_switch_wal()")
-        time.sleep(1)
+        t_archived = time.monotonic()
         archive = home / "store" / "wal"
-        segments = sorted(p for p in archive.iterdir() if len(p.name) == 24)
+        segments = archive_and_wait(port, archive)
+        print(f"archive command's index entries complete {time.monotonic() - t_archived:.1f} s after the last "
+              f"write (made in the background while archiving)", flush=True)
         wal_mb = sum(p.stat().st_size for p in segments) / 2**20
         for seg in segments:  # the very same segments into pgBackRest's repository
             subprocess.run(as_service([*pgbr, "archive-push", str(seg)]), check=True, capture_output=True)
-        t_iso = target.isoformat(timespec="microseconds").replace("+00:00", "Z")
-        plan = augeoctl(home, "restore", "--to-time", t_iso, "--dry-run")["plan"]
-        needed = [p for p in segments if plan["wal_first"] <= p.name <= plan["wal_last"]]
-        print(f"WAL archived: {len(segments)} segments, {wal_mb:.0f} MiB; the restore needs {len(needed)} "
-              f"({plan['wal_first']}..{plan['wal_last']}, {sum(p.stat().st_size for p in needed) / 2**20:.0f} MiB); "
-              f"target time {t_iso}", flush=True)
+        print(f"WAL archived: {len(segments)} segments, {wal_mb:.0f} MiB", flush=True)
         index = home / "store" / "wal-index.json"
 
-        for rnd in range(args.rounds):
-            row: dict = {}
-            # (a) augeoctl: its WAL index removed, as before a first restore
+        for k in multiples:
+            target = targets[k]
+            t_iso = target.isoformat(timespec="microseconds").replace("+00:00", "Z")
+            t_pg = f"{target.strftime('%Y-%m-%d %H:%M:%S.%f')}+00"
+            plan = augeoctl(home, "restore", "--to-time", t_iso, "--dry-run")["plan"]
+            needed = [p for p in segments if plan["wal_first"] <= p.name <= plan["wal_last"]]
+            print(f"{k}x: target {t_iso}; the restore needs {len(needed)} segments "
+                  f"({sum(p.stat().st_size for p in needed) / 2**20:.0f} MiB)", flush=True)
+            results: list[dict] = []
+            for rnd in range(args.rounds):
+                row: dict = {}
+                # (a) augeoctl: its own index cache removed; the archive command's entries kept
+                index.unlink(missing_ok=True)
+                drop_caches()
+                usable, verified, res = timed_augeoctl(home, "restore", "--to-time", t_iso, "--target", f"b{k}-{rnd}")
+                row["augeoctl"], row["augeoctl_verified"] = usable, verified
+                row["augeoctl_phases"] = {p["name"]: p["seconds"] for p in res["phases"]}
+                row["augeoctl_segments"] = res["wal_segments_replayed"]
+                augeoctl(home, "targets", "drop", f"b{k}-{rnd}", "--yes")
+
+                # (b) pgBackRest
+                drop_caches()
+                dest = make_dir(home / f"pgbr-{rnd}", 0o755) / "data"
+                p_port = tools.free_port()
+                t0 = time.monotonic()
+                subprocess.run(as_service([*pgbr, f"--pg1-path={dest}", "restore", "--type=time", f"--target={t_pg}",
+                                           "--target-action=promote"]), check=True, capture_output=True)
+                recovery_conf(dest, p_port, {})
+                row["pgbackrest"] = start_and_wait_promoted(dest, p_port) - t0
+                row["pgbackrest_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
+                stop_postgres(dest, mode="immediate")
+                shutil.rmtree(dest.parent)
+
+                # (c) the floor: a plain copy and PostgreSQL's own replay of the same WAL
+                drop_caches()
+                dest = make_dir(home / f"floor-{rnd}", 0o755) / "data"
+                f_port = tools.free_port()
+                t0 = time.monotonic()
+                subprocess.run(["cp", "-a", backup["location"], str(dest)], check=True)
+                recovery_conf(dest, f_port, {"restore_command": f"'cp \"{archive}/%f\" \"%p\"'",
+                                             "recovery_target_time": f"'{t_pg}'"})
+                row["floor"] = start_and_wait_promoted(dest, f_port) - t0
+                row["floor_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
+                stop_postgres(dest, mode="immediate")
+                shutil.rmtree(dest.parent)
+                results.append(row)
+                print(f"  round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
+                      f"pgBackRest {row['pgbackrest']:.2f} s, floor {row['floor']:.2f} s", flush=True)
+            med = {key: statistics.median(r[key] for r in results)
+                   for key in ("augeoctl", "augeoctl_verified", *TOOLS[1:])}
+            mid = sorted(results, key=lambda r: r["augeoctl"])[len(results) // 2]
+            rows.append({"multiple": k, **med, "phases": mid["augeoctl_phases"],
+                         **{f"{t}_segments": results[-1][f"{t}_segments"] for t in TOOLS},
+                         **{f"{t}_mib": results[-1][f"{t}_segments"] * 16 for t in TOOLS}})
+
+        if args.plan_segments:
+            have = len(segments_of(archive))
+            with_entries = time.monotonic()
+            while have < args.plan_segments:
+                psql(port, "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 1, now())")
+                psql(port, "SELECT pg_switch_wal()")
+                have += 1
+            segs = archive_and_wait(port, archive)
+            print(f"archive topped up to {len(segs)} segments in {time.monotonic() - with_entries:.0f} s", flush=True)
             index.unlink(missing_ok=True)
             drop_caches()
-            usable, verified, res = timed_augeoctl(home, "restore", "--to-time", t_iso, "--target", f"bench-a{rnd}")
-            row["augeoctl"], row["augeoctl_verified"] = usable, verified
-            row["augeoctl_phases"] = {p["name"]: p["seconds"] for p in res["phases"]}
-            row["augeoctl_segments"] = res["wal_segments_replayed"]
-            augeoctl(home, "targets", "drop", f"bench-a{rnd}", "--yes")
-
-            # (b) pgBackRest
+            planning["entries"], plan = whole_process(home, "restore", "--latest", "--dry-run")
+            planning["warm"], _ = whole_process(home, "restore", "--latest", "--dry-run")
+            aside = archive.parent / "index-aside"
+            (archive / wal.INDEX_DIR).rename(aside)
+            index.unlink(missing_ok=True)
             drop_caches()
-            dest = make_dir(home / f"pgbr-{rnd}", 0o755) / "data"
-            p_port = tools.free_port()
-            t0 = time.monotonic()
-            subprocess.run(as_service([*pgbr, f"--pg1-path={dest}", "restore", "--type=time",
-                                       f"--target={target.strftime('%Y-%m-%d %H:%M:%S.%f')}+00",
-                                       "--target-action=promote"]), check=True, capture_output=True)
-            t_copied = time.monotonic()
-            recovery_conf(dest, p_port, {})
-            promoted = start_and_wait_promoted(dest, p_port)
-            row["pgbackrest"] = promoted - t0
-            row["pgbackrest_copy"] = t_copied - t0
-            row["pgbackrest_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
-            stop_postgres(dest, mode="immediate")
-            shutil.rmtree(dest.parent)
-
-            # (c) the floor: a plain copy and PostgreSQL's own replay of the same WAL
-            drop_caches()
-            dest = make_dir(home / f"floor-{rnd}", 0o755) / "data"
-            f_port = tools.free_port()
-            t0 = time.monotonic()
-            subprocess.run(["cp", "-a", backup["location"], str(dest)], check=True)
-            t_copied = time.monotonic()
-            recovery_conf(dest, f_port, {
-                "restore_command": f"'cp \"{archive}/%f\" \"%p\"'",
-                "recovery_target_time": f"'{target.strftime('%Y-%m-%d %H:%M:%S.%f')}+00'",
-            })
-            promoted = start_and_wait_promoted(dest, f_port)
-            row["floor"] = promoted - t0
-            row["floor_copy"] = t_copied - t0
-            row["floor_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
-            stop_postgres(dest, mode="immediate")
-            shutil.rmtree(dest.parent)
-            results.append(row)
-            print(f"round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s, pgBackRest {row['pgbackrest']:.2f} s, "
-                  f"floor {row['floor']:.2f} s", flush=True)
+            planning["none"], _ = whole_process(home, "restore", "--latest", "--dry-run")
+            aside.rename(archive / wal.INDEX_DIR)
+            planning["segments"] = len(segs)
     finally:
         try:
             augeoctl(home, "sandbox", "down")
@@ -228,23 +346,33 @@ def main() -> int:
         if not args.keep_home:
             shutil.rmtree(home, ignore_errors=True)
 
-    def med(key: str) -> float:
-        vals = sorted(r[key] for r in results)
-        return vals[len(vals) // 2]
-
-    ph = sorted(results, key=lambda r: r["augeoctl"])[len(results) // 2]["augeoctl_phases"]
-    seg = results[-1]
     print()
-    print(f"median of {len(results)} round(s); page cache dropped before each tool; one clock (this process)")
-    print(f"augeoctl   usable {med('augeoctl'):.2f} s, verified {med('augeoctl_verified'):.2f} s "
-          f"(its phases: copy {ph['copy']:.2f} + replay {ph['wal_replay']:.2f} + promote {ph['promote']:.2f} + "
-          f"verify {ph['verify']:.2f} s); {seg['augeoctl_segments']} segments replayed")
-    print(f"pgBackRest usable {med('pgbackrest'):.2f} s (restore command {med('pgbackrest_copy'):.2f} s); "
-          f"{seg['pgbackrest_segments']} segments restored")
-    print(f"floor      usable {med('floor'):.2f} s (cp -a {med('floor_copy'):.2f} s); {seg['floor_segments']} segments restored")
-    print(f"ratio augeoctl usable / pgBackRest = {med('augeoctl') / med('pgbackrest'):.3f}")
-    print(f"ratio augeoctl usable / floor      = {med('augeoctl') / med('floor'):.3f}")
-    print(f"ratio augeoctl verified / usable   = {med('augeoctl_verified') / med('augeoctl'):.3f}")
+    print(f"medians of {args.rounds} round(s) per amount of WAL; page cache dropped before each tool; "
+          "one clock (this process)")
+    print("| WAL | segments replayed (augeoctl / pgBackRest / floor) | augeoctl usable | augeoctl verified "
+          "| pgBackRest usable | floor usable | augeoctl / pgBackRest | augeoctl / floor | verified / usable |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['multiple']}x | {r['augeoctl_segments']} / {r['pgbackrest_segments']} / {r['floor_segments']} "
+              f"| {r['augeoctl']:.2f} s | {r['augeoctl_verified']:.2f} s | {r['pgbackrest']:.2f} s "
+              f"| {r['floor']:.2f} s | {r['augeoctl'] / r['pgbackrest']:.2f} | {r['augeoctl'] / r['floor']:.2f} "
+              f"| {r['augeoctl_verified'] / r['augeoctl']:.2f} |")
+    for r in rows:
+        ph = r["phases"]
+        print(f"augeoctl {r['multiple']}x phases (median round): "
+              + ", ".join(f"{name} {sec:.2f} s" for name, sec in ph.items()))
+    if len(rows) > 1:
+        a, b = rows[0], rows[-1]
+        for t in TOOLS:
+            print(f"{LABELS[t]}: {(b[t] - a[t]) / max(b[f'{t}_mib'] - a[f'{t}_mib'], 1) * 1024:.2f} s per GiB "
+                  f"of extra WAL between {a['multiple']}x and {b['multiple']}x")
+    if planning:
+        print(f"planning `restore --latest --dry-run` over {planning['segments']} archived segments (whole process, "
+              f"cold cache): with the archive command's entries {planning['entries']:.2f} s; again, augeoctl's "
+              f"cache warm {planning['warm']:.2f} s; with no index at all {planning['none']:.2f} s")
+    if rows:
+        plot(rows, args.plot)
+        print(f"plot: {args.plot}")
     return 0
 
 

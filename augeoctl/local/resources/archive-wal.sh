@@ -30,12 +30,17 @@ fi
 
 index_segment() {
     tli=$(echo "$name" | cut -c1-8); log=$(echo "$name" | cut -c9-16); seg=$(echo "$name" | cut -c17-24)
-    # The first segment of a 4 GiB log id has its predecessor in another log id: leave it
-    # (and so the record crossing into it) to augeoctl.
-    [ "$((0x$seg))" -gt 0 ] || return 0
-    prev="$tli$log$(printf '%08X' $((0x$seg - 1)))"
+    if [ "$((0x$seg))" -gt 0 ]; then
+        prev="$tli$log$(printf '%08X' $((0x$seg - 1)))"
+    elif [ "$((0x$log))" -gt 0 ]; then
+        # the first segment of a 4 GiB log id: its predecessor is the last of the one before
+        size=$(stat -c %s "$dest") || return 0
+        prev="$tli$(printf '%08X' $((0x$log - 1)))$(printf '%08X' $((4294967296 / size - 1)))"
+    else
+        prev=""
+    fi
     first="$name"
-    [ -e "$dir/$prev" ] && first="$prev"
+    [ -n "$prev" ] && [ -e "$dir/$prev" ] && first="$prev"
     mkdir -p "$dir/.index" || return 0
     out="$dir/.index/.$name.$$"
     stat=$(stat -c '%s %.9Y' "$dest") || return 0
