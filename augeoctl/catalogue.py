@@ -45,3 +45,14 @@ def verifications(home: Path, environment: str) -> dict[str, dict[str, Any]]:
     """Backup id -> its last verification, for one environment."""
     found = _load(home).get(environment, {})
     return found if isinstance(found, dict) else {}
+
+
+def forget(home: Path, environment: str, backup_ids: list[str]) -> None:
+    """Drop the records of backups that no longer exist (expired)."""
+    data = _load(home)
+    known = data.get(environment)
+    if not isinstance(known, dict) or not any(i in known for i in backup_ids):
+        return
+    for i in backup_ids:
+        known.pop(i, None)
+    write_json(home / FILE, data)

@@ -83,6 +83,8 @@ _LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
     "pg_bindir": (False, str, "folder of the PostgreSQL programs (initdb, pg_ctl ...)"),
     "redis_server": (False, str, "the redis-server program"),
     "service_workers": (False, int, "uvicorn worker processes of each slot of the reference service (1..16, default 1)"),
+    "backup_retention_full": (False, int, "base backups `backup create` keeps, expiring older ones (`backup expire`)"),
+    "backup_retention_window": (False, str, "or: how far back every point stays restorable, like 7d (`backup expire`)"),
 }
 
 # Settings an AUGEO_* variable may give (it wins over the config file): variable ->
@@ -367,6 +369,15 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
             f"{unsafe_characters(str(bindir))}",
             hint=f"use a folder whose path has only {_SAFE_PATH_TEXT}",
         )
+    if settings.get("backup_retention_full") is not None or settings.get("backup_retention_window") is not None:
+        from augeoctl.errors import UsageError
+        from augeoctl.retention import policy
+
+        try:
+            policy(settings.get("backup_retention_full"), settings.get("backup_retention_window"),
+                   source=f"{source}: environments.{name}")
+        except UsageError as exc:
+            raise ConfigError(exc.message, hint="backup_retention_full = 7, or backup_retention_window = \"7d\"") from None
     mode = settings.get("wal_streaming")
     if mode is not None and mode not in WAL_STREAMING:
         raise ConfigError(f'{source}: environments.{name}.wal_streaming is "{mode}"',

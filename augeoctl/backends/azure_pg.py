@@ -173,6 +173,12 @@ class AzurePostgresBackend(PostgresBackend):
             "earliest_restore_date": format_time(_aware(backup.earliest_restore_date)) if backup else None,
         }
 
+    def managed_retention(self) -> dict[str, Any] | None:
+        st = self.backup_settings()
+        return {"managed_by": "azure", "server": st["server"], "retention_days": st["retention_days"],
+                "geo_redundant_backup": st["geo_redundant_backup"],
+                "earliest_restore_date": st["earliest_restore_date"]}
+
     def window(self) -> RestorableWindow:
         src = self.source()
         backup = src.properties.backup if src.properties else None

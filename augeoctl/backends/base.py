@@ -318,6 +318,19 @@ class PostgresBackend(ABC):
         """What the backend knows of the backup configuration (retention, redundancy...)."""
         return {}
 
+    def managed_retention(self) -> dict[str, Any] | None:
+        """The retention the platform itself applies (Azure: the server's backup retention
+        days), or None where augeoctl keeps the backups and expires them."""
+        return None
+
+    def expire_backups(self, expired: list[BackupInfo], kept: list[BackupInfo], reporter: Reporter, *,
+                       dry_run: bool) -> dict[str, Any]:
+        """Remove the expired base backups, then the archived WAL no kept backup needs;
+        returns what was (or, dry, would be) removed. Where the platform keeps the
+        backups (``managed_retention``), nothing is removed here."""
+        raise RestoreRefused(f"{self.name} backups are kept and expired by the platform",
+                             hint="see the retention in `augeoctl backup expire` without options")
+
     @abstractmethod
     def restore(self, plan: RestorePlan, reporter: Reporter) -> RestoreResult: ...
 

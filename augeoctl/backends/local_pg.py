@@ -187,6 +187,69 @@ class LocalPostgresBackend(PostgresBackend):
             reporter.warn(f"the catalog's relation names were not remembered: {exc.message}")
         return self.get_backup(backup_id)
 
+    def expire_backups(self, expired: list[BackupInfo], kept: list[BackupInfo], reporter: Reporter, *,
+                       dry_run: bool) -> dict[str, Any]:
+        """Expired backups first (each renamed out of the store in one step, then removed),
+        then the archived WAL before the oldest kept backup's start, oldest segment first.
+
+        Killed at any point, the store stays consistent: a backup is listed or gone, never
+        half there (a ``.ID.expiring`` folder is finished off by the next run), and the WAL
+        left is the newest part, so every kept backup still has all its WAL."""
+        base = self.sandbox.base_dir
+        usable = [b for b in kept if b.damaged is None]
+        if expired and not usable:
+            raise BackupError("refusing to expire every usable backup: nothing would be restorable")
+        for leftover in sorted(base.glob(".*.expiring")) if base.is_dir() else []:
+            if not dry_run:
+                shutil.rmtree(leftover, ignore_errors=True)
+                reporter.warn(f"removed {leftover}, left by an expiry that did not finish")
+        first = min((self._start_segno(b) for b in usable), default=None)
+        wal_files = self._wal_before(first) if first is not None else []
+        before = (wal.segment_name(int(min(usable, key=self._start_segno).timeline or 1), first, self.seg_size)
+                  if first is not None else None)
+        result: dict[str, Any] = {
+            "backups": [{"id": b.id, "finished_at": format_time(b.finished_at), "size_bytes": b.size_bytes,
+                         "damaged": b.damaged} for b in expired],
+            "wal": {"segments": sum(1 for f in wal_files if wal.is_segment(f.name)),
+                    "files": len(wal_files), "bytes": sum(_size(f) for f in wal_files), "before": before},
+        }
+        if dry_run:
+            return result
+        for b in expired:
+            with reporter.step(f"expire backup {b.id}"):
+                gone = base / f".{b.id}.expiring"
+                os.rename(base / b.id, gone)
+                shutil.rmtree(gone)
+        if wal_files:
+            with reporter.step(f"expire WAL before {before} ({len(wal_files)} file(s))"):
+                for f in wal_files:
+                    f.unlink(missing_ok=True)
+                    (f.parent / wal.INDEX_DIR / f.name).unlink(missing_ok=True)
+                index = self._index()
+                index.forget([f.name for f in wal_files])
+                index.save()
+        return result
+
+    def _wal_before(self, segno: int) -> list[Path]:
+        """Archived and streamed WAL files older than segment number ``segno`` (any
+        timeline): segments, partial segments and backup history files, oldest first.
+        Timeline history files are kept (small, and every later timeline needs them)."""
+        found = []
+        for folder in self.sandbox.wal_dirs():
+            if not folder.is_dir():
+                continue
+            for f in folder.iterdir():
+                name = f.name
+                if not f.is_file() or len(name) < 24 or name.endswith(".history"):
+                    continue
+                try:
+                    _tli, number = wal.parse_segment(name[:24], self.seg_size)
+                except ValueError:
+                    continue
+                if number < segno:
+                    found.append(f)
+        return sorted(found, key=lambda f: (f.name[8:24], f.name))
+
     def _system_identifier(self, data: Path) -> str | None:
         proc = tools.run([self.sandbox.pg_tool("pg_controldata"), str(data)], check=False)
         m = re.search(r"Database system identifier:\s+(\d+)", proc.stdout)
@@ -570,6 +633,13 @@ def _backup_from_meta(entry: Path) -> BackupInfo:
         timeline=timeline, location=location,
         extra={k: data[k] for k in ("system_identifier", "pg_version") if k in data},
     )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 class _BadMeta(Exception):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from augeoctl import catalogue
+from augeoctl import catalogue, retention
 from augeoctl.cli.common import (
     common_options,
     complete_backups,
@@ -59,12 +60,105 @@ def create(kind: str | None, legacy: tuple[str, ...]) -> None:
     what = _kind(kind, legacy)
     s = settings()
     rep = reporter()
+    pol = retention.configured(s.env)
     made = []
+    expired = None
     if what in ("postgres", "all"):
-        made.append(platform_for(s).postgres().create_backup(rep).to_dict())
+        pg = platform_for(s).postgres()
+        made.append(pg.create_backup(rep).to_dict())
+        if pol.given and pg.managed_retention() is None:  # the configured retention, applied after
+            expired = _apply(pg, pol, dry_run=False)
     if what in ("redis", "all"):
         made.append(platform_for(s).redis().create_backup(rep).to_dict())
-    emit({"backups": made}, lambda r: "\n".join(_backup_text(b) for b in r["backups"]))
+    emit({"backups": made, **({"expiry": expired} if expired else {})},
+         lambda r: "\n".join(_backup_text(b) for b in r["backups"])
+         + (f"\n\n{_expire_text(r['expiry'])}" if r.get("expiry") else ""))
+
+
+def _apply(pg: Any, pol: retention.Policy, *, dry_run: bool) -> dict[str, Any]:
+    """Apply a retention policy; the expired backups' verification records go with them."""
+    s = settings()
+    known = catalogue.verifications(s.home, s.env.name)
+    verified = {i for i, v in known.items() if isinstance(v, dict) and v.get("ok")}
+    result = retention.apply(pg, pol, verified, datetime.now(UTC), reporter(), dry_run=dry_run)
+    if not dry_run:
+        catalogue.forget(s.home, s.env.name, [b["id"] for b in result["expired"]])
+    w = pg.window()
+    result["window"] = {"earliest": format_time(w.earliest), "latest": format_time(w.latest)}
+    return result
+
+
+def _expire_text(r: dict[str, Any]) -> str:
+    verb = "would expire" if r["dry_run"] else "expired"
+    lines = [f"retention: {r['policy']['description']}"]
+    if r["expired"]:
+        lines.append(table([[b["id"], b["finished_at"] or "-", human_bytes(b.get("size_bytes")), b["reason"]]
+                            for b in r["expired"]], ["EXPIRED" if not r["dry_run"] else "WOULD EXPIRE",
+                                                     "FINISHED", "SIZE", "WHY"]))
+    else:
+        lines.append(f"nothing {verb}: every backup is within the policy")
+    lines.append(table([[b["id"], b["finished_at"] or "-", b["reason"]] for b in r["kept"]],
+                       ["KEPT", "FINISHED", "WHY"]))
+    wal_ = r["wal"]
+    if wal_["files"]:
+        lines.append(f"WAL: {verb} {wal_['segments']} segment(s) ({human_bytes(wal_['bytes'])}) before "
+                     f"{wal_['before']}, which no kept backup needs")
+    w = r.get("window") or {}
+    lines.append(f"restorable window{' (now)' if not r['dry_run'] else ''}: {w.get('earliest') or '-'} .. "
+                 f"{w.get('latest') or '-'}")
+    return "\n".join(lines)
+
+
+@backup.command()
+@click.option("--retention-full", "retention_full", type=int, metavar="N",
+              help="Keep the newest N base backups (pgBackRest repo-retention-full).")
+@click.option("--window", "window", metavar="DURATION",
+              help="Keep every point of the last DURATION restorable, like 7d or 36h (Barman's recovery window).")
+@click.option("--dry-run", is_flag=True, help="Say what would be expired and change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before removing backups.")
+@common_options
+@exclusive
+def expire(retention_full: int | None, window: str | None, dry_run: bool, yes: bool) -> None:
+    """Remove base backups beyond a retention policy, and the archived WAL no kept backup needs.
+
+    The policy is --retention-full N or --window DURATION, else the environment's
+    backup_retention_full / backup_retention_window (which `backup create` also applies
+    after each backup). The newest verified backup is always kept. The restorable window
+    shrinks accordingly: `backup list` and `restore` use the new one.
+
+    Holds the AUGEO_HOME lock (one writer at a time), so a running restore or drill keeps
+    every WAL segment it reads: while one runs, this exits 3 naming it, or waits --wait.
+    On Azure the server's backup retention applies: it is shown, nothing is removed.
+    """
+    s = settings()
+    pg = platform_for(s).postgres()
+    managed = pg.managed_retention()
+    if managed is not None:
+        if retention_full is not None or window is not None:
+            raise UsageError(f"{s.env.name}: backups are kept and expired by Azure "
+                             f"({managed['retention_days']} days); augeoctl does not expire them",
+                             hint="change backup_retention_days in Terraform, or run without options to see it")
+        emit({"managed": managed, "expired": []},
+             lambda r: f"{s.env.name}: Azure keeps backups of {r['managed']['server']} for "
+                       f"{r['managed']['retention_days']} days (earliest restore {r['managed']['earliest_restore_date']}); "
+                       "nothing to expire here")
+        return
+    pol = retention.policy(retention_full, window) if retention_full is not None or window is not None \
+        else retention.configured(s.env)
+    if not pol.given:
+        raise UsageError("no retention policy: give --retention-full N or --window DURATION, or configure "
+                         f"backup_retention_full / backup_retention_window for {s.env.name}",
+                         hint="e.g. augeoctl backup expire --retention-full 7 --dry-run")
+    if not dry_run and not yes:
+        planned = _apply(pg, pol, dry_run=True)
+        if planned["expired"] or planned["wal"]["files"]:
+            if not sys.stdin.isatty():
+                raise UsageError(f"expiring {len(planned['expired'])} backup(s) needs confirmation and there is no "
+                                 "terminal to ask on", hint="pass --yes, or see them first with --dry-run")
+            click.echo(_expire_text(planned), err=True)
+            if not click.confirm("Remove them?", err=True, default=False):
+                raise UsageError("not confirmed; nothing was changed")
+    emit(_apply(pg, pol, dry_run=dry_run), _expire_text)
 
 
 def _kind(kind: str | None, legacy: tuple[str, ...]) -> str:

@@ -334,6 +334,12 @@ class SegmentIndex:
                 return seg
         return None
 
+    def forget(self, segments: list[str]) -> None:
+        """Drop the entries of segments that are gone (expired)."""
+        for name in segments:
+            if self._data.pop(name, None) is not None:
+                self._dirty = True
+
     def save(self) -> None:
         if not self._dirty:
             return
