@@ -448,3 +448,16 @@ def test_network_options_are_refused_outside_azure(tmp_path) -> None:
     local = platform_for(Settings(env=Environment("local", "local"), home=tmp_path))
     with pytest.raises(UsageError, match="--subnet and --private-dns-zone"):
         local.place_restore(None, SUBNET, None)  # type: ignore[arg-type]
+
+
+def test_backup_expire_shows_the_retention_azure_applies_and_removes_nothing(
+        tmp_path, fake, credential, standin) -> None:
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "backup", "expire", "-o", "json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["managed"]["managed_by"] == "azure" and data["managed"]["retention_days"] == 30
+    assert data["expired"] == []
+    refused = invoke(cfg, "backup", "expire", "--retention-full", "2", "--yes")
+    assert refused.exit_code == 2 and "kept and expired by Azure (30 days)" in refused.stderr
+    assert not [q for q in fake.arm.requests if q.method in ("PUT", "PATCH", "DELETE", "POST")]
