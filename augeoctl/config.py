@@ -454,8 +454,8 @@ def resolve(
 
     environment = _from_variables(environment)
     out = output or os.environ.get("AUGEO_OUTPUT") or defaults.get("output") or "text"
-    if out not in ("text", "json"):
-        raise ConfigError(f'output format "{out}" is not known', hint="use text or json")
+    if out not in ("text", "json", "tsv"):
+        raise ConfigError(f'output format "{out}" is not known', hint="use text, json or tsv")
     try:
         verb = verbose if verbose else int(os.environ.get("AUGEO_VERBOSE", "0") or 0)
     except ValueError:

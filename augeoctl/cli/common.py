@@ -120,9 +120,10 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--config", metavar="PATH", expose_value=False, callback=_store("config"),
                      type=click.Path(dir_okay=False),
                      help="Environments config file (TOML) [AUGEO_CONFIG]."),
-        click.option("--output", "-o", type=click.Choice(["text", "json"]), expose_value=False,
+        click.option("--output", "-o", type=click.Choice(["text", "json", "tsv"]), expose_value=False,
                      callback=_store("output"),
-                     help="Result format on stdout [AUGEO_OUTPUT]."),
+                     help="Result format on stdout: text, json, or tsv (a header row, then one row per "
+                          "item, for scripts) [AUGEO_OUTPUT]."),
         click.option("--verbose", "-v", count=True, expose_value=False, callback=_store("verbose"),
                      help="More detail on stderr (repeat for more)."),
         click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_store("quiet"),
@@ -181,10 +182,18 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | None = None) -> None:
-    """Write a command's result on stdout: JSON, or text made by ``text``."""
+def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | None = None, *,
+         rows: str | None = None) -> None:
+    """Write a command's result on stdout: JSON, TSV, or text made by ``text``.
+
+    TSV is for scripts: a header row, then one row per item of the result's list (``rows``
+    names it; by default the result's only list of objects), nested fields flattened to
+    ``a.b`` columns; a result without such a list is written as ``key<TAB>value`` rows."""
     if settings().output == "json":
         click.echo(json.dumps(result, default=json_default, indent=2, sort_keys=False))
+        return
+    if settings().output == "tsv":
+        click.echo(tsv(result, rows), nl=False)
         return
     if text is None:
         click.echo(json.dumps(result, default=json_default, indent=2))
@@ -192,6 +201,48 @@ def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | N
         click.echo(text)
     else:
         click.echo(text(result))
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: value}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, str | int | float | list | dict):
+        try:
+            value = json_default(value)
+        except TypeError:
+            value = str(value)
+    if isinstance(value, list):
+        return ",".join(_cell(v) if not isinstance(v, dict) else json.dumps(v, default=json_default) for v in value)
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def tsv(result: dict[str, Any], rows: str | None = None) -> str:
+    """A result as tab-separated values (see ``emit``)."""
+    if rows is None:
+        lists = [k for k, v in result.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        empty = [k for k, v in result.items() if isinstance(v, list) and not v]
+        rows = lists[0] if len(lists) == 1 else (empty[0] if not lists and len(empty) == 1 else None)
+    if rows is None:
+        flat = _flat(result)
+        return "".join(f"{k}\t{_cell(v)}\n" for k, v in flat.items())
+    items = [_flat(x) for x in result.get(rows) or []]
+    columns: list[str] = []
+    for item in items:
+        columns += [c for c in item if c not in columns]
+    lines = ["\t".join(columns)] if columns else []
+    lines += ["\t".join(_cell(item.get(c)) for c in columns) for item in items]
+    return "".join(line + "\n" for line in lines)
 
 
 HEARTBEAT_SECONDS = 30.0  # without a terminal, a long step says it is alive this often

@@ -302,3 +302,21 @@ def test_a_failed_verification_is_recorded_with_its_failed_checks(tmp_path) -> N
     assert catalogue.verifications(tmp_path, "staging") == {}
     (tmp_path / catalogue.FILE).write_text("{not json")
     assert catalogue.verifications(tmp_path, "local") == {}  # unreadable: never verified, the safe reading
+
+
+def test_tsv_has_a_header_and_one_row_per_item_for_scripts(tmp_path) -> None:
+    from augeoctl.cli.common import tsv
+
+    r = run_cli("runbook", "list", "-o", "tsv", home=tmp_path)
+    assert r.returncode == 0, r
+    header, *rows = r.stdout.splitlines()
+    assert header.split("\t")[:2] == ["name", "title"]
+    listed = run_cli("runbook", "list", "-o", "json", home=tmp_path).json()
+    assert [row.split("\t")[0] for row in rows] == [b["name"] for b in listed["runbooks"]]
+    assert all(len(row.split("\t")) == len(header.split("\t")) for row in rows)
+    # nested fields flatten to a.b columns; tabs and newlines in values cannot break a row
+    text = tsv({"items": [{"id": "a", "size": {"bytes": 3}, "note": "x\ty\nz", "ok": True, "tags": [1, 2]},
+                          {"id": "b", "extra": None}]})
+    assert text == "id\tsize.bytes\tnote\tok\ttags\textra\na\t3\tx\\ty\\nz\ttrue\t1,2\t\nb\t\t\t\t\t\n"
+    # a result without a list is key<TAB>value rows
+    assert tsv({"target": "t1", "window": {"earliest": None}}) == "target\tt1\nwindow.earliest\t\n"
