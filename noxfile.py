@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,7 +111,8 @@ def ensure_system_packages(session: nox.Session, extra: dict[str, str] | None = 
 
 
 def install_project(session: nox.Session, extras: str = "test") -> None:
-    session.install("-e", f".[{extras}]")
+    """The project, editable, with every extra (Azure, load test, dashboard) and ``extras``."""
+    session.install("-e", f".[{extras},all]")
 
 
 CHECKOV_VENV = Path(__file__).resolve().parent / ".nox" / "checkov"
@@ -170,6 +172,34 @@ def tests(session: nox.Session) -> None:
 def unit(session: nox.Session) -> None:
     """Pure logic, the CLI through click's CliRunner and the fake ARM: no servers, in seconds."""
     install_project(session, "test")
+    pytest(session, "-m", "not integration")
+
+
+def lower_bounds(path: Path = Path("setup.cfg")) -> list[str]:
+    """``name==X`` for every ``name>=X`` the package and its extras (not the test tools) ask for."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(path)
+    lines = cfg["options"]["install_requires"].splitlines()
+    for extra in ("azure", "loadtest", "dashboard"):
+        lines += cfg["options.extras_require"][extra].splitlines()
+    pins = []
+    for line in lines:
+        m = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*>=\s*([^,\s]+)", line)
+        if m:
+            pins.append(f"{m.group(1)}=={m.group(2)}")
+    return pins
+
+
+@nox.session
+def minimums(session: nox.Session) -> None:
+    """The unit tests with every dependency at the lowest version setup.cfg allows, so that
+    the lower bounds are ones that work (the other sessions get the newest allowed)."""
+    constraints = Path(session.create_tmp()) / "minimums.txt"
+    constraints.write_text("\n".join(lower_bounds()) + "\n")
+    session.log("lower bounds: " + ", ".join(lower_bounds()))
+    session.install("-c", str(constraints), "-e", ".[test,all]")
     pytest(session, "-m", "not integration")
 
 

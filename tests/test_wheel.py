@@ -42,8 +42,24 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = dist.glob("augeoctl-*.whl")
     env = base / "venv"
     _run([sys.executable, "-m", "venv", str(env)])
-    _run([str(env / "bin" / "python"), "-m", "pip", "install", str(wheel)])
+    _run([str(env / "bin" / "python"), "-m", "pip", "install", f"{wheel}[loadtest]"])  # the load test below
+    (base / "wheel-path").write_text(str(wheel))
     return env
+
+
+def test_the_core_needs_no_azure_sdk_locust_or_textual(venv: Path) -> None:
+    """`pip install augeoctl` serves the sandbox; Azure, Locust and Textual come as extras."""
+    import zipfile
+
+    wheel = Path((venv.parent / "wheel-path").read_text())
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next(zf.read(n).decode() for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+    requires = [ln.split(":", 1)[1].strip() for ln in meta.splitlines() if ln.startswith("Requires-Dist:")]
+    core = [r for r in requires if "extra ==" not in r]
+    for name in ("locust", "textual", "azure-"):
+        assert not [r for r in core if r.lower().startswith(name)], (name, core)
+    extras = {r.split("extra ==")[1].strip().strip('"\'') for r in requires if "extra ==" in r}
+    assert {"azure", "loadtest", "dashboard", "all"} <= extras
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,9 @@ def dashboard(refresh: str) -> None:
     if interval < 0.5:
         raise UsageError("--refresh must be at least 0.5 s")
     s = settings()
+    from augeoctl.extras import require
+
+    require("dashboard")
     from augeoctl.dashboard.app import Dashboard
     from augeoctl.dashboard.sources import sources
     from augeoctl.platform import platform_for

@@ -95,6 +95,9 @@ def run_cmd(profile: str, host: str | None, workers: int | None, expect_workers:
     from augeoctl.platform import platform_for
 
     prof = get_profile(_slo(slo_file), profile)
+    from augeoctl.extras import require
+
+    require("loadtest")
     if run_time:
         from augeoctl.timeparse import parse_duration
 

@@ -20,6 +20,9 @@ def platform_for(settings: Settings) -> Platform:
         from augeoctl.platform.local import LocalPlatform
 
         return LocalPlatform(settings)
+    from augeoctl.extras import require
+
+    require("azure")
     from augeoctl.platform.azure import AzurePlatform
 
     return AzurePlatform(settings)

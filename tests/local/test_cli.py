@@ -320,3 +320,31 @@ def test_tsv_has_a_header_and_one_row_per_item_for_scripts(tmp_path) -> None:
     assert text == "id\tsize.bytes\tnote\tok\ttags\textra\na\t3\tx\\ty\\nz\ttrue\t1,2\t\nb\t\t\t\t\t\n"
     # a result without a list is key<TAB>value rows
     assert tsv({"target": "t1", "window": {"earliest": None}}) == "target\tt1\nwindow.earliest\t\n"
+
+
+HIDE_MODULES = '''
+import sys
+class _Hidden:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {HIDDEN!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}")
+        return None
+sys.meta_path.insert(0, _Hidden())
+'''
+
+
+@pytest.mark.parametrize(("module", "args", "extra"), [
+    ("locust", ["loadtest", "run", "--profile", "smoke", "--host", "http://127.0.0.1:9"], "loadtest"),
+    ("textual", ["dashboard"], "dashboard"),
+    ("azure", ["--env", "dev", "backup", "list"], "azure"),
+])
+def test_a_missing_extra_is_named_with_exit_3(tmp_path, module, args, extra) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(HIDE_MODULES.format(HIDDEN={module}))
+    cfg = tmp_path / "envs.toml"
+    cfg.write_text('[environments.dev]\nsubscription_id = "s"\nresource_group = "r"\npostgres_server = "p"\n')
+    r = run_cli("--config", str(cfg), *args, home=tmp_path,
+                env={"PYTHONPATH": f"{site}:{os.environ.get('PYTHONPATH', '')}"})
+    assert r.returncode == 3, r
+    assert f"'{extra}' extra" in r.stderr and f"augeoctl[{extra}]" in r.stderr and "Traceback" not in r.stderr
