@@ -130,10 +130,11 @@ def newest_segment_at(folder: Path) -> datetime | None:
 
 
 def _rss(pid: int) -> int:
+    import psutil
+
     try:
-        with open(f"/proc/{pid}/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+        return int(psutil.Process(pid).memory_info().rss)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return 0
 
 

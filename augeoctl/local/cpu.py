@@ -1,4 +1,4 @@
-"""CPU use of a local process tree, sampled from /proc.
+"""CPU use of a local process tree, sampled with psutil.
 
 Each process's cumulative CPU time (utime + stime) is recorded at every sample, so that a
 caller can judge sustained use over windows of its choosing (the load generator's
@@ -7,7 +7,6 @@ verdict) as well as the busiest recent interval (the dashboard).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -21,14 +20,15 @@ def process_tree(root: int) -> list[int]:
     return [root, *procs.children(root)]
 
 
-def cpu_seconds(pid: int, ticks: float) -> float | None:
-    """Cumulative CPU time of one process, or None when it is gone."""
+def cpu_seconds(pid: int) -> float | None:
+    """Cumulative CPU time (user + system) of one process, or None when it is gone."""
+    import psutil
+
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            f = fh.read().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / ticks
-    except (OSError, ValueError, IndexError):
+        t = psutil.Process(pid).cpu_times()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
+    return t.user + t.system
 
 
 class CpuSampler:
@@ -46,7 +46,6 @@ class CpuSampler:
         self.series: dict[int, list[tuple[float, float]]] = {}
         self.peaks: dict[int, float] = {}
         self.max_percent = 0.0
-        self.ticks = float(os.sysconf("SC_CLK_TCK"))
 
     def tree(self) -> list[int]:
         return process_tree(self.root)
@@ -54,7 +53,7 @@ class CpuSampler:
     def sample(self) -> None:
         now = self.clock()
         for pid in self.tree():
-            used = cpu_seconds(pid, self.ticks)
+            used = cpu_seconds(pid)
             if used is None:
                 continue
             points = self.series.setdefault(pid, [])

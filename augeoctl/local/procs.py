@@ -150,25 +150,13 @@ def stop(
 
 
 def children(pid: int, recursive: bool = True) -> list[int]:
-    """The children of a process read from /proc, and theirs when ``recursive``."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        parents.setdefault(ppid, []).append(int(entry))
-    out: list[int] = []
-    todo = sorted(parents.get(pid, []))
-    while todo:
-        child = todo.pop(0)
-        out.append(child)
-        if recursive:
-            todo.extend(sorted(parents.get(child, [])))
-    return out
+    """The children of a process, and theirs when ``recursive`` (psutil), alive now."""
+    import psutil
+
+    try:
+        return [c.pid for c in psutil.Process(pid).children(recursive=recursive)]
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return []
 
 
 # ---------------------------------------------------------------------------

@@ -85,31 +85,23 @@ class Recorder:
 
 
 class ProcessSampler:
-    """CPU use since the previous sample, and memory, of this process (from /proc)."""
+    """CPU use since the previous sample, and memory, of this process (psutil)."""
 
     def __init__(self) -> None:
         self.started = time.monotonic()
-        self._last: tuple[float, int] | None = None
+        self._last: tuple[float, float] | None = None
 
     def sample(self) -> dict[str, Any]:
+        import psutil
+
         now = time.monotonic()
-        try:
-            with open("/proc/self/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            ticks = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-            rss = int(fields[21]) * 4096
-        except (OSError, ValueError, IndexError):
-            return {"cpu_percent": None, "rss_bytes": None, "uptime_s": round(now - self.started, 1)}
+        me = psutil.Process()
+        with me.oneshot():
+            times = me.cpu_times()
+            used = times.user + times.system
+            rss = int(me.memory_info().rss)
         cpu = None
         if self._last is not None and now > self._last[0]:
-            cpu = round(100.0 * (ticks - self._last[1]) / _CLOCK_TICKS / (now - self._last[0]), 1)
-        self._last = (now, ticks)
+            cpu = round(100.0 * (used - self._last[1]) / (now - self._last[0]), 1)
+        self._last = (now, used)
         return {"cpu_percent": cpu, "rss_bytes": rss, "uptime_s": round(now - self.started, 1)}
-
-
-try:
-    import os as _os
-
-    _CLOCK_TICKS = float(_os.sysconf("SC_CLK_TCK"))
-except (ValueError, OSError, AttributeError):  # pragma: no cover
-    _CLOCK_TICKS = 100.0

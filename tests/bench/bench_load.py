@@ -37,8 +37,6 @@ sys.path.insert(0, str(ROOT))
 
 from augeoctl.local.cpu import cpu_seconds, process_tree  # noqa: E402
 
-TICKS = float(os.sysconf("SC_CLK_TCK"))
-
 
 def machine_times() -> tuple[float, float]:
     """(busy, total) jiffies of all cores, from /proc/stat."""
@@ -59,7 +57,7 @@ class TreeCpu:
 
     def sample(self) -> None:
         for pid in process_tree(self.root):
-            used = cpu_seconds(pid, TICKS)
+            used = cpu_seconds(pid)
             if used is None:
                 continue
             # At the first sample, what each process had used before; a process born later counts whole.
