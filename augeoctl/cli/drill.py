@@ -101,8 +101,11 @@ def dr_drill(ctx: click.Context, scenario: str, rto: str | None, rpo: str, durat
 
 @dr_drill.command()
 @click.option("--limit", default=20, show_default=True, help="How many drills to list.")
+@click.option("--plot", is_flag=True,
+              help="Also chart RTO and RPO per drill against their objectives: in the terminal, and as "
+                   "drills/history.svg beside the reports.")
 @common_options
-def history(limit: int) -> None:
+def history(limit: int, plot: bool) -> None:
     """List past drills with RTO, RPO, lost writes and verdicts (newest first).
 
     `augeoctl dr-drill --scenario S history` lists the drills of scenario S only.
@@ -129,7 +132,15 @@ def history(limit: int) -> None:
                  d.get("report_path") or ""] for d in r["drills"]]
         return table(rows, ["DRILL", "SCENARIO", "VERDICT", "RTO", "RPO", "LOST", "MISSING", "REPORT"])
 
-    emit({"drills": [{k: d.get(k) for k in ("id", "scenario", "environment", "started_at", "verdict",
-                                            "rto_seconds", "rpo_seconds", "lost_writes",
-                                            "missing_before_recovery_point", "interrupted", "reasons",
-                                            "report_path")} for d in items]}, text)
+    result: dict[str, Any] = {"drills": [{k: d.get(k) for k in (
+        "id", "scenario", "environment", "started_at", "verdict", "rto_seconds", "rpo_seconds", "lost_writes",
+        "missing_before_recovery_point", "interrupted", "reasons", "report_path")} for d in items]}
+    if plot and items:
+        from augeoctl import charts
+        from augeoctl.drill.history import chart
+
+        drawn = chart(items, settings().home)
+        result["plot"] = str(drawn.path)
+        emit(result, lambda r: f"{text(r)}\n\n{charts.terminal(drawn.chart)}svg: {r['plot']}")
+        return
+    emit(result, text)

@@ -8,13 +8,14 @@ not count lost writes in today's sense, so those read as None (not measured).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from augeoctl.drill import model
 from augeoctl.drill.model import DrillReport
+from augeoctl.timeparse import format_duration
 
 
 def folder(home: Path) -> Path:
@@ -67,3 +68,35 @@ def upgrade(data: dict[str, Any]) -> dict[str, Any]:
     data["lost_writes"] = None
     data.setdefault("interrupted", None)
     return data
+
+
+@dataclass(frozen=True)
+class Drawn:
+    chart: Any  # charts.Chart
+    path: Path
+
+
+def chart(drills: list[dict[str, Any]], home: Path) -> Drawn:
+    """RTO and RPO of the given drills (oldest on the left) against the objectives, on a log
+    scale (seconds, from milliseconds to hours); the SVG is written to drills/history.svg."""
+    from augeoctl import charts
+
+    ordered = list(reversed(drills))
+    rto = [(float(i), float(d["rto_seconds"])) for i, d in enumerate(ordered, 1) if d.get("rto_seconds") is not None]
+    rpo = [(float(i), max(float(d["rpo_seconds"]), 0.001)) for i, d in enumerate(ordered, 1)
+           if d.get("rpo_seconds") is not None]
+    objectives: dict[str, Any] = next((d["objectives"] for d in ordered[::-1] if isinstance(d.get("objectives"), dict)), {})
+    rto_goal = float(objectives.get("rto_seconds") or model.DEFAULT_RTO_SECONDS)
+    rpo_goal = float(objectives.get("rpo_seconds") or model.DEFAULT_RPO_SECONDS)
+    step = max(1, len(ordered) // 6)
+    ticks = [(float(i), str(d.get("started_at") or d["id"])[5:10]) for i, d in enumerate(ordered, 1)][::step]
+    c = charts.Chart(
+        title=f"RTO and RPO of the last {len(ordered)} drill(s)", x_label="drill (oldest left; month-day)",
+        y_label="seconds (log scale)", series={"RTO": rto, "RPO": rpo},
+        lines={f"RTO objective {format_duration(rto_goal)}": rto_goal,
+               f"RPO objective {format_duration(rpo_goal)}": rpo_goal},
+        log_y=True, x_ticks=ticks)
+    path = folder(home) / "history.svg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(charts.svg(c))
+    return Drawn(c, path)

@@ -64,7 +64,6 @@ from augeoctl.local.sandbox import as_service, chown_tree, make_dir, stop_postgr
 TOOLS = ("augeoctl", "pgbackrest", "floor")
 LABELS = {"augeoctl": "augeoctl restore", "pgbackrest": "pgBackRest (async archive-get)",
           "floor": "floor: cp -a + PostgreSQL replay"}
-COLORS = {"augeoctl": "#1f77b4", "pgbackrest": "#d62728", "floor": "#7f7f7f"}
 
 
 def psql(port: int, sql: str) -> str:
@@ -157,42 +156,13 @@ def whole_process(home: Path, *args: str) -> tuple[float, dict]:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    """Time to usable against WAL replayed, one line per tool, as a plain SVG."""
-    w, h, left, right, top, bottom = 640, 400, 70, 200, 30, 50
-    xs = [r[f"{t}_mib"] for r in rows for t in TOOLS]
-    ys = [r[t] for r in rows for t in TOOLS]
-    xmax, ymax = max(xs) * 1.05, max(ys) * 1.1
+    """Time to usable against WAL replayed, one line per tool (augeoctl.charts' SVG)."""
+    from augeoctl.charts import Chart, svg
 
-    def px(x: float) -> float:
-        return left + x / xmax * (w - left - right)
-
-    def py(y: float) -> float:
-        return h - bottom - y / ymax * (h - top - bottom)
-
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" '
-           'font-size="12">', f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>',
-           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>',
-           f'<text x="{(left + w - right) / 2}" y="{h - 12}" text-anchor="middle">WAL replayed (MiB)</text>',
-           f'<text x="16" y="{(top + h - bottom) / 2}" text-anchor="middle" '
-           f'transform="rotate(-90 16 {(top + h - bottom) / 2})">time to usable (s)</text>']
-    for i in range(6):
-        x, y = xmax / 5 * i, ymax / 5 * i
-        out.append(f'<text x="{px(x):.0f}" y="{h - bottom + 16}" text-anchor="middle">{x:.0f}</text>')
-        out.append(f'<text x="{left - 6}" y="{py(y) + 4:.0f}" text-anchor="end">{y:.0f}</text>')
-        out.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{w - right}" y2="{py(y):.1f}" stroke="#eee"/>')
-    for n, t in enumerate(TOOLS):
-        pts = sorted((r[f"{t}_mib"], r[t]) for r in rows)
-        out.append(f'<polyline fill="none" stroke="{COLORS[t]}" stroke-width="2" points="'
-                   + " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts) + '"/>')
-        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{COLORS[t]}"/>' for x, y in pts]
-        ly = top + 10 + 20 * n
-        out.append(f'<line x1="{w - right + 10}" y1="{ly}" x2="{w - right + 30}" y2="{ly}" '
-                   f'stroke="{COLORS[t]}" stroke-width="2"/>')
-        out.append(f'<text x="{w - right + 35}" y="{ly + 4}">{LABELS[t]}</text>')
-    out.append("</svg>")
+    chart = Chart("Point-in-time restore: time to usable", "WAL replayed (MiB)", "time to usable (s)",
+                  series={LABELS[t]: [(r[f"{t}_mib"], r[t]) for r in rows] for t in TOOLS})
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out) + "\n")
+    path.write_text(svg(chart))
 
 
 def main() -> int:

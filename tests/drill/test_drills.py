@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import jsonschema
 import psycopg
@@ -96,6 +97,23 @@ def test_history_lists_past_drills(sandbox: SandboxHandle) -> None:
     assert {"id", "scenario", "verdict", "rto_seconds", "rpo_seconds", "lost_writes"} <= set(drills[0])
     text = run_cli("dr-drill", "history", home=sandbox.home)
     assert "VERDICT" in text.stdout and drills[0]["id"] in text.stdout
+
+
+def test_history_plot_charts_rto_and_rpo_against_the_objectives(sandbox: SandboxHandle) -> None:
+    import re
+
+    drills = run_cli("dr-drill", "history", "-o", "json", home=sandbox.home).json()["drills"]
+    r = run_cli("dr-drill", "history", "--plot", "-o", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    svg = Path(r.json()["plot"])
+    assert svg.parent == sandbox.home / "drills" and svg.name == "history.svg"
+    drawing = svg.read_text()
+    measured = sum(d["rto_seconds"] is not None for d in drills) + sum(d["rpo_seconds"] is not None for d in drills)
+    assert len(re.findall(r"<circle ", drawing)) == measured  # one point per drill and measure
+    assert "RTO objective 4 h 00 min" in drawing and "RPO objective 15 min 00 s" in drawing
+    text = run_cli("dr-drill", "history", "--plot", home=sandbox.home)
+    assert text.returncode == 0 and "RTO objective 4 h 00 min at 14400" in text.stdout
+    assert f"svg: {svg}" in text.stdout and "\x1b[" not in text.stdout
 
 
 def test_preflight_without_disk_stops_before_the_disaster(sandbox: SandboxHandle) -> None:
