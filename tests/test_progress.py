@@ -70,3 +70,48 @@ def test_q_on_the_command_line_silences_progress_at_any_level(home) -> None:
         quiet = "-q" in args
         assert r.stdout.strip() == ("-1" if quiet else "0"), (args, r.stdout)
         assert ("a step: start" in r.stderr) is not quiet, (args, r.stderr)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_outer_step_keeps_its_own_time_across_nested_steps() -> None:
+    rep, buf = plain()
+    rep.clock = clock = Clock()
+    with rep.step("recovery"):
+        clock.now += 1.0
+        with rep.step("copy base backup"):
+            clock.now += 0.5
+        with rep.step("replay WAL"):
+            clock.now += 2.0
+        clock.now += 0.9
+    done = [ln.split("INFO: ", 1)[1] for ln in buf.getvalue().splitlines() if "done in" in ln]
+    assert done == ["copy base backup: done in 500 ms", "replay WAL: done in 2.0 s", "recovery: done in 4.4 s"]
+
+
+def test_on_a_terminal_each_step_is_one_task_and_ends_with_its_own_duration() -> None:
+    rep = Reporter(live=True)
+    buf = io.StringIO()
+    rep.console = Console(file=buf, width=120, force_terminal=True, color_system=None, highlight=False)
+    rep.clock = clock = Clock()
+    with rep.step("recovery"):
+        with rep.step("replay WAL"):
+            rep.status("12 WAL segment(s) replayed")
+            assert [t.description for t in rep._progress.tasks] == [
+                "recovery", "  replay WAL: 12 WAL segment(s) replayed"]  # both shown, nested indented
+            clock.now += 2.0
+        clock.now += 2.4
+    assert rep._progress is None  # the display stopped with the outermost step
+    out = buf.getvalue()
+    assert "  ✓ replay WAL (2.0 s)" in out and "✓ recovery (4.4 s)" in out
+    try:
+        with rep.step("failing"):
+            raise ValueError("x")
+    except ValueError:
+        pass
+    assert "✗ failing" in buf.getvalue()

@@ -11,12 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from augeoctl import config
 from augeoctl.errors import EXIT_INTERRUPTED, AugeoError, Interrupted, UsageError, VerdictFailed
@@ -248,10 +249,22 @@ def tsv(result: dict[str, Any], rows: str | None = None) -> str:
 HEARTBEAT_SECONDS = 30.0  # without a terminal, a long step says it is alive this often
 
 
+@dataclass
+class _Step:
+    name: str
+    started: float
+    depth: int
+    last: str = ""  # the newest status (for the heartbeat)
+    task: Any = None  # its rich.progress task on a terminal
+
+
 class Reporter:
-    """Progress on stderr: a live spinner with elapsed time on a terminal; without one,
-    a timestamped line when each step starts and ends and a heartbeat every 30 s on a long
-    step (as pgBackRest's INFO lines). ``verbose`` -1 (``-q``) prints no progress lines."""
+    """Progress on stderr: on a terminal, a rich.progress display with one task per step
+    (nested steps indented under their parent, each with its own elapsed time, and a ✓
+    line with its duration when it ends); without one, a timestamped line when each step
+    starts and ends and a heartbeat every 30 s on a long step (as pgBackRest's INFO lines).
+    ``verbose`` -1 (``-q``) prints no progress lines. Each step keeps its own start time,
+    so an outer step's duration includes the steps nested in it."""
 
     def __init__(self, verbose: int = 0, live: bool | None = None, *,
                  pause_at: str | None = None, pause_file: Path | None = None,
@@ -262,55 +275,89 @@ class Reporter:
         self.live = self.console.is_terminal if live is None else live
         self.verbose = verbose
         self.heartbeat = heartbeat
-        self._status: Any = None
-        self._step: str | None = None
-        self._last = ""  # the newest status of the current step (for the heartbeat)
-        self._started = 0.0
+        self.clock: Callable[[], float] = time.monotonic
+        self._steps: list[_Step] = []
+        self._progress: Any = None
         self.pause_at = pause_at
         self.pause_file = pause_file
 
+    def _out(self) -> Any:
+        """Where lines go: above the live display while it runs, else the console."""
+        return self._progress.console if self._progress is not None else self.console
+
     def info(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False)
+        self._out().print(message, markup=False, highlight=False)
 
     def warn(self, message: str) -> None:
-        self.console.print(f"warning: {message}", style="yellow", markup=False, highlight=False)
+        self._out().print(f"warning: {message}", style="yellow", markup=False, highlight=False)
 
     def status(self, message: str) -> None:
-        self._last = message
-        if self._status is not None:
-            elapsed = format_duration(time.monotonic() - self._started)
-            self._status.update(f"{self._step} [{elapsed}] {message}")
+        if not self._steps:
+            if self.verbose > 1:
+                self.info(f"  {message}")
+            return
+        st = self._steps[-1]
+        st.last = message
+        if self._progress is not None and st.task is not None:
+            self._progress.update(st.task, description=f"{'  ' * st.depth}{st.name}: {message}")
         elif self.verbose > 1:
-            self.console.print(f"  {message}", markup=False, highlight=False)
+            self.info(f"  {message}")
 
     def _line(self, text: str) -> None:
         stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
         self.console.print(f"{stamp} INFO: {text}", markup=False, highlight=False, soft_wrap=True)
 
+    def _elapsed(self, st: _Step) -> str:
+        return format_duration(self.clock() - st.started)
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         self._pause(name)
-        self._step, self._started, self._last = name, time.monotonic(), ""
-        if self.live:
-            with self.console.status(name) as status:
-                self._status = status
-                try:
+        st = _Step(name, self.clock(), len(self._steps))
+        self._steps.append(st)
+        try:
+            if self.live:
+                with self._live_step(st):
                     yield
-                finally:
-                    self._status = None
-            elapsed = format_duration(time.monotonic() - self._started)
-            self.console.print(f"[green]✓[/] {name} [dim]({elapsed})[/]", highlight=False)
-            return
-        if self.verbose < 0:
+            elif self.verbose < 0:
+                yield
+            else:
+                with self._logged_step(st):
+                    yield
+        finally:
+            self._steps.pop()
+
+    @contextmanager
+    def _live_step(self, st: _Step) -> Iterator[None]:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        if self._progress is None:
+            self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                      console=self.console, transient=True)
+            self._progress.start()
+        progress = self._progress
+        st.task = progress.add_task(f"{'  ' * st.depth}{st.name}")
+        ok = False
+        try:
             yield
-            return
-        self._line(f"{name}: start")
+            ok = True
+        finally:
+            progress.remove_task(st.task)
+            mark = "[green]✓[/]" if ok else "[red]✗[/]"
+            progress.console.print(f"{'  ' * st.depth}{mark} {escape(st.name)} [dim]({self._elapsed(st)})[/]",
+                                   highlight=False)
+            if st.depth == 0:
+                progress.stop()
+                self._progress = None
+
+    @contextmanager
+    def _logged_step(self, st: _Step) -> Iterator[None]:
+        self._line(f"{st.name}: start")
         stop = threading.Event()
 
         def beat() -> None:
             while not stop.wait(self.heartbeat):
-                elapsed = format_duration(time.monotonic() - self._started)
-                self._line(f"{name}: running for {elapsed}" + (f" ({self._last})" if self._last else ""))
+                self._line(f"{st.name}: running for {self._elapsed(st)}" + (f" ({st.last})" if st.last else ""))
 
         beater = threading.Thread(target=beat, name="progress-heartbeat", daemon=True)
         beater.start()
@@ -319,7 +366,7 @@ class Reporter:
         finally:
             stop.set()
             beater.join()
-        self._line(f"{name}: done in {format_duration(time.monotonic() - self._started)}")
+        self._line(f"{st.name}: done in {self._elapsed(st)}")
 
     def _pause(self, name: str) -> None:
         """The ``pause_at`` test hook (AUGEO_PAUSE_AT): wait at the start of a step, with the
