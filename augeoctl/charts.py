@@ -134,3 +134,69 @@ def terminal(chart: Chart, width: int = 78, height: int = 18) -> str:
     plt.clear_figure()
     lines = "; ".join(f"{name} at {_fmt(y)}" for name, y in chart.lines.items())
     return str(text).rstrip() + (f"\nhorizontal lines: {lines}\n" if lines else "\n")
+
+
+@dataclass
+class Lane:
+    """One row of a timeline: spans (start, end) drawn as bars, marks as points."""
+
+    label: str
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    marks: list[tuple[float, str]] = field(default_factory=list)  # (time, name)
+    color: str = PALETTE[0]
+
+
+def timeline_text(lanes: list[Lane], start: float, end: float, labels: tuple[str, str], width: int = 60) -> str:
+    """Lanes on one time axis, in characters: ``█`` covered, ``·`` not, ``▲`` a mark."""
+    span = max(end - start, 1e-9)
+
+    def col(t: float) -> int:
+        return min(width - 1, max(0, int((t - start) / span * width)))
+
+    name_w = max(len(lane.label) for lane in lanes) + 2
+    out = [" " * name_w + labels[0] + labels[1].rjust(width - len(labels[0]))]
+    for lane in lanes:
+        cells = ["·"] * width
+        for a, b in lane.spans:
+            for c in range(col(a), col(b) + 1):
+                cells[c] = "█"
+        for t, _ in lane.marks:
+            cells[col(t)] = "▲"
+        out.append(lane.label.ljust(name_w) + "".join(cells))
+    return "\n".join(out) + "\n"
+
+
+def timeline_svg(title: str, lanes: list[Lane], start: float, end: float, ticks: list[tuple[float, str]],
+                 now: float | None = None, width: int = 760) -> str:
+    """Lanes on one time axis as an SVG: bars for spans, triangles for marks, a now line."""
+    left, right, top, lane_h = 120, 20, 40, 34
+    height = top + lane_h * len(lanes) + 40
+    span = max(end - start, 1e-9)
+
+    def tx(t: float) -> float:
+        return left + (t - start) / span * (width - left - right)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           'font-family="sans-serif" font-size="12">', f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="20" font-size="14">{escape(title)}</text>']
+    for i, lane in enumerate(lanes):
+        y = top + i * lane_h
+        out.append(f'<text x="{left - 8}" y="{y + 20}" text-anchor="end">{escape(lane.label)}</text>')
+        out.append(f'<line x1="{left}" y1="{y + 16}" x2="{width - right}" y2="{y + 16}" stroke="#eee"/>')
+        for a, b in lane.spans:
+            out.append(f'<rect x="{tx(a):.1f}" y="{y + 8}" width="{max(tx(b) - tx(a), 2):.1f}" height="16" '
+                       f'fill="{lane.color}"><title>{escape(lane.label)}</title></rect>')
+        for t, name in lane.marks:
+            x = tx(t)
+            out.append(f'<path d="M{x:.1f},{y + 6} l-6,18 h12 z" fill="{lane.color}"><title>{escape(name)}</title>'
+                       '</path>')
+    axis = top + lane_h * len(lanes) + 4
+    out.append(f'<line x1="{left}" y1="{axis}" x2="{width - right}" y2="{axis}" stroke="black"/>')
+    for t, label in ticks:
+        out.append(f'<text x="{tx(t):.1f}" y="{axis + 16}" text-anchor="middle">{escape(label)}</text>')
+    if now is not None:
+        out.append(f'<line x1="{tx(now):.1f}" y1="{top}" x2="{tx(now):.1f}" y2="{axis}" stroke="black" '
+                   'stroke-dasharray="3 3"/>')
+        out.append(f'<text x="{tx(now):.1f}" y="{top - 4}" text-anchor="end">now</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

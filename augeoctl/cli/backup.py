@@ -218,8 +218,11 @@ def _list_text(r: dict[str, Any]) -> str:
 
 
 @backup.command("list")
+@click.option("--plot", is_flag=True,
+              help="Also draw the restorable window on one time axis (backups, what can be restored to, where "
+                   "WAL ends, now): in the terminal, and as backup-window.svg in AUGEO_HOME.")
 @common_options
-def list_() -> None:
+def list_(plot: bool) -> None:
     """List backups and the restorable window (earliest and latest restorable time).
 
     A backup whose metadata is unreadable or incomplete is listed as damaged, with the
@@ -230,7 +233,21 @@ def list_() -> None:
     settings_ = pg.backup_settings()
     if platform.has_redis():
         settings_ = {**settings_, "redis": platform.redis().describe()}
-    emit({"backups": _catalogued(platform), "window": pg.window().to_dict(), "settings": settings_}, _list_text)
+    result: dict[str, Any] = {"backups": _catalogued(platform), "window": pg.window().to_dict(), "settings": settings_}
+    if not plot:
+        emit(result, _list_text)
+        return
+    from augeoctl import charts
+
+    drawn = catalogue.window_chart(result["backups"], result["window"], datetime.now(UTC))
+    path = settings().home / "backup-window.svg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(charts.timeline_svg("Restorable window", drawn["lanes"], drawn["start"], drawn["end"],
+                                        drawn["ticks"], now=drawn["end"]))
+    result["plot"] = str(path)
+    emit(result, lambda r: f"{_list_text(r)}\n\n"
+                           + charts.timeline_text(drawn["lanes"], drawn["start"], drawn["end"], drawn["labels"])
+                           + f"svg: {r['plot']}")
 
 
 def _catalogued(platform: Any) -> list[dict[str, Any]]:

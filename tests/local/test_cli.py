@@ -289,6 +289,43 @@ def test_backup_list_and_show_say_whether_and_when_each_backup_was_verified(sand
     assert missing.returncode == 2 and 'no backup "pg-nope"' in missing.stderr
 
 
+def test_backup_list_plot_draws_backups_and_the_restorable_window_on_one_axis(sandbox) -> None:
+    run_cli("backup", "create", home=sandbox.home)
+    sandbox.switch_wal_and_wait()
+    r = run_cli("backup", "list", "--plot", "-o", "json", home=sandbox.home)
+    assert r.returncode == 0, r
+    data = r.json()
+    pg = [b for b in data["backups"] if b["kind"] == "postgres" and not b.get("damaged")]
+    svg = Path(data["plot"]).read_text()
+    assert svg.count("<path d=") == len(pg)  # a mark per backup
+    assert svg.count('fill="#2ca02c"') == sum(1 for w in data["window"]["windows"] if w["latest"])  # a bar per window
+    text = run_cli("backup", "list", "--plot", home=sandbox.home).stdout
+    lanes = {ln.split()[0]: ln for ln in text.splitlines() if ln.startswith(("backups", "restorable"))}
+    assert "▲" in lanes["backups"] and "█" in lanes["restorable"]
+    assert lanes["restorable"].rstrip().endswith("█")  # restorable up to (about) now
+
+
+def test_the_window_chart_marks_where_wal_ends_at_a_gap() -> None:
+    from datetime import UTC, datetime
+
+    from augeoctl.catalogue import window_chart
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    backups = [{"id": "pg-1", "kind": "postgres", "finished_at": "2026-11-29T08:00:00Z"},
+               {"id": "pg-2", "kind": "postgres", "finished_at": "2026-11-29T10:00:00Z"}]
+    window = {"windows": [
+        {"backup_id": "pg-1", "earliest": "2026-11-29T08:00:00Z", "latest": "2026-11-29T09:00:00Z",
+         "ends_at_gap": ["000000010000000000000009"], "ends_at_damaged": []},
+        {"backup_id": "pg-2", "earliest": "2026-11-29T10:00:00Z", "latest": "2026-11-29T11:59:00Z",
+         "ends_at_gap": [], "ends_at_damaged": []}]}
+    drawn = window_chart(backups, window, now)
+    backups_lane, restorable, ends = drawn["lanes"]
+    assert len(backups_lane.marks) == 2 and len(restorable.spans) == 2
+    assert [name for _, name in ends.marks] == ["pg-1: window ends at missing 000000010000000000000009"]
+    assert ends.marks[0][0] == datetime(2026, 11, 29, 9, 0, tzinfo=UTC).timestamp()
+    assert drawn["end"] == now.timestamp() and drawn["start"] < backups_lane.marks[0][0]
+
+
 def test_a_failed_verification_is_recorded_with_its_failed_checks(tmp_path) -> None:
     from datetime import UTC, datetime
 
