@@ -92,3 +92,48 @@ def test_an_entry_that_is_not_whole_and_clean_is_not_trusted(
     index = _index(tmp_path, sandbox.sandbox.pg_tool("pg_waldump"), [copy])
     index.check(archived)
     assert not index.result(seg).damaged and index.result(seg).last is not None
+
+
+def test_the_prefetch_keeps_the_next_segments_ready_and_drops_what_replay_passed(tmp_path: Path) -> None:
+    from augeoctl.backends.local_recovery import PREFETCH_AHEAD, _Prefetch
+    from tests.conftest import wait_for
+
+    archive, spool = tmp_path / "archive", tmp_path / "spool"
+    archive.mkdir()
+    spool.mkdir()
+    names = [wal.segment_name(1, n) for n in range(1, 13)]
+    for i, name in enumerate(names):
+        (archive / name).write_bytes(bytes([i]) * 4096)
+    position: list[str | None] = [None]
+    pre = _Prefetch(names, [archive], spool, lambda p: None, lambda: position[0])
+    pre.start()
+    try:
+        ahead = names[:PREFETCH_AHEAD]
+        wait_for(lambda: sorted(f.name for f in spool.iterdir()) == ahead, what="the first segments spooled")
+        assert all((spool / n).read_bytes() == (archive / n).read_bytes() for n in ahead)
+        (spool / names[0]).rename(tmp_path / "RECOVERYXLOG")  # the restore command takes one
+        position[0] = names[2]  # replay has read up to the third (two from the archive itself)
+        wait_for(lambda: sorted(f.name for f in spool.iterdir()) == names[3:3 + PREFETCH_AHEAD],
+                 what="the passed segments dropped and the next ones spooled")
+    finally:
+        pre.stop()
+    assert not pre.is_alive()
+    assert not [f for f in spool.iterdir() if f.name.startswith(".")]  # no partial copy left
+    assert sorted(p.name for p in archive.iterdir()) == names  # the archive is only read
+
+
+def test_a_restore_says_how_many_segments_were_prefetched(sandbox: SandboxHandle, archived: list[str]) -> None:
+    from tests.conftest import run_cli
+
+    assert run_cli("backup", "create", home=sandbox.home).returncode == 0
+    for _ in range(3):
+        sandbox.sql("INSERT INTO app.filler SELECT repeat('y', 1000) FROM generate_series(1, 5000)")
+        sandbox.switch_wal_and_wait()
+    r = run_cli("restore", "--latest", "--target", "prefetched", "--verify", "quick", "-o", "json",
+                home=sandbox.home)
+    try:
+        assert r.returncode == 0, r
+        assert isinstance(r.json()["wal_prefetched"], int)
+        assert not (sandbox.home / "targets" / "prefetched" / "spool").exists()  # removed after promotion
+    finally:
+        run_cli("targets", "drop", "prefetched", "--yes", home=sandbox.home)
