@@ -28,6 +28,6 @@ def require(extra: str) -> None:
     if not found:
         raise ToolMissing(
             f"{what} need the {extra!r} extra of augeoctl, which is not installed (no {module.split('.')[0]} module)",
-            hint=f"pip install 'augeoctl[{extra}]' (or with pipx: pipx inject augeoctl 'augeoctl[{extra}]' "
-                 f"--include-deps; pipx install '.[all]' from a clone)",
+            hint=f"pip install 'augeoctl[{extra}]' into augeoctl's environment; with pipx, reinstall with the "
+                 f"extra: pipx install --force '.[{extra}]' (or '.[all]') from the clone",
         )
