@@ -298,6 +298,9 @@ def test_a_quick_verification_samples_the_heap_and_estimates_large_tables(sandbo
         assert made["verify"] == "quick" and made["verified"] is True
         names = [c["name"] for c in made["verification"]]
         assert "heap-sample" in names and "pg_amcheck" not in names
+        # the WAL prefetch says what it copied, and its spool went with the promotion
+        assert isinstance(made["wal_prefetched"], int)
+        assert not (Path(made["data_directory"]).parent / "spool").exists()
         assert "app.bulk" in made["estimated_tables"] and "app.events" not in made["estimated_tables"]
         assert abs(made["tables"]["app.bulk"] - 60000) <= 6000  # the planner's estimate
         exact = sandbox.sql("SELECT count(*) FROM app.events")[0][0]

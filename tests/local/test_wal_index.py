@@ -121,19 +121,3 @@ def test_the_prefetch_keeps_the_next_segments_ready_and_drops_what_replay_passed
     assert not [f for f in spool.iterdir() if f.name.startswith(".")]  # no partial copy left
     assert sorted(p.name for p in archive.iterdir()) == names  # the archive is only read
 
-
-def test_a_restore_says_how_many_segments_were_prefetched(sandbox: SandboxHandle, archived: list[str]) -> None:
-    from tests.conftest import run_cli
-
-    assert run_cli("backup", "create", home=sandbox.home).returncode == 0
-    for _ in range(3):
-        sandbox.sql("INSERT INTO app.filler SELECT repeat('y', 1000) FROM generate_series(1, 5000)")
-        sandbox.switch_wal_and_wait()
-    r = run_cli("restore", "--latest", "--target", "prefetched", "--verify", "quick", "-o", "json",
-                home=sandbox.home)
-    try:
-        assert r.returncode == 0, r
-        assert isinstance(r.json()["wal_prefetched"], int)
-        assert not (sandbox.home / "targets" / "prefetched" / "spool").exists()  # removed after promotion
-    finally:
-        run_cli("targets", "drop", "prefetched", "--yes", home=sandbox.home)
