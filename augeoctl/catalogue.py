@@ -6,17 +6,23 @@ say whether and when each backup was last verified, as pgBackRest ``info`` and B
 A record is written after every verification, passed or failed; a failed one names its
 failed checks. The file is replaced atomically; an unreadable file is read as empty (the
 backups are then shown as never verified, which is the safe reading).
+
+The catalogue also decides retention: which backups a ``retention.Policy`` keeps (the
+newest verified one always among them) and, through the backend, expires the others.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from augeoctl.backends.base import VerifyResult
+from augeoctl.backends.base import BackupInfo, PostgresBackend, VerifyResult
 from augeoctl.backends.local_targets import write_json
+from augeoctl.progress import Reporter
+from augeoctl.retention import Policy
 from augeoctl.timeparse import format_time
 
 FILE = "verifications.json"
@@ -86,3 +92,83 @@ def window_chart(backups: list[dict[str, Any]], window: dict[str, Any], now: dat
 
     ticks = [(start + (end - start) / 4 * i, label(start + (end - start) / 4 * i)) for i in range(5)]
     return {"lanes": lanes, "start": start, "end": end, "ticks": ticks, "labels": (label(start), label(end) + " now")}
+
+
+# -- retention: what a policy keeps, and its expiry ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    keep: tuple[BackupInfo, ...]
+    expire: tuple[BackupInfo, ...]
+    reasons: dict[str, str] = field(default_factory=dict)  # backup id -> why kept or expired
+
+    @property
+    def oldest_kept(self) -> BackupInfo | None:
+        usable = [b for b in self.keep if b.damaged is None]
+        return min(usable, key=_finished) if usable else None
+
+
+MIN = datetime.min
+
+
+def _finished(b: BackupInfo) -> datetime:
+    return b.finished_at or MIN.replace(tzinfo=b.started_at.tzinfo if b.started_at else None)
+
+
+def decide(pol: Policy, usable: list[BackupInfo], damaged: list[BackupInfo], verified: set[str],
+           now: datetime) -> Decision:
+    """Which backups the policy keeps and which it expires (usable ones oldest first)."""
+    ordered = sorted(usable, key=_finished)
+    reasons: dict[str, str] = {}
+    if pol.full is None and pol.window is None:
+        return Decision(tuple(ordered) + tuple(damaged), (), {b.id: "no policy" for b in ordered})
+    keep: set[str] = set()
+    if pol.full is not None:
+        for b in ordered[-pol.full:]:
+            keep.add(b.id)
+            reasons[b.id] = f"one of the newest {pol.full}"
+    else:
+        assert pol.window is not None
+        start = now - pol.window
+        inside = [b for b in ordered if _finished(b) >= start]
+        before = [b for b in ordered if _finished(b) < start]
+        for b in inside:
+            keep.add(b.id)
+            reasons[b.id] = f"finished inside the window (after {format_time(start)})"
+        if before:
+            keep.add(before[-1].id)
+            reasons[before[-1].id] = f"the base of the window's first moments ({format_time(start)})"
+    newest_verified = next((b for b in reversed(ordered) if b.id in verified), None)
+    if newest_verified is not None and newest_verified.id not in keep:
+        keep.add(newest_verified.id)
+        reasons[newest_verified.id] = "the newest verified backup (always kept)"
+    kept = [b for b in ordered if b.id in keep]
+    expired = [b for b in ordered if b.id not in keep]
+    for b in expired:
+        reasons[b.id] = "beyond the policy"
+    oldest = min((_finished(b) for b in kept), default=None)
+    for b in damaged:
+        # A damaged backup has no usable finish time: its folder name (pg-YYYYmmddTHHMMSSZ)
+        # orders it; older than every kept backup, it goes.
+        if oldest is not None and kept and b.id < min(k.id for k in kept):
+            expired.append(b)
+            reasons[b.id] = "damaged, and older than every kept backup"
+        else:
+            kept.append(b)
+            reasons[b.id] = "damaged, kept while newer than a kept backup (see `backup list`)"
+    return Decision(tuple(kept), tuple(expired), reasons)
+
+
+def expire(pg: PostgresBackend, pol: Policy, verified: set[str], now: datetime, reporter: Reporter, *,
+          dry_run: bool) -> dict[str, Any]:
+    """Decide with the policy and have the backend remove (or, dry, list) what expires."""
+    decision = decide(pol, pg.list_backups(), pg.damaged_backups(), verified, now)
+    removed = pg.expire_backups(list(decision.expire), list(decision.keep), reporter, dry_run=dry_run)
+    return {
+        "policy": pol.to_dict(), "dry_run": dry_run,
+        "expired": [{**b, "reason": decision.reasons[b["id"]]} for b in removed["backups"]],
+        "kept": [{"id": b.id, "finished_at": format_time(b.finished_at), "reason": decision.reasons[b.id]}
+                 for b in decision.keep],
+        "wal": removed["wal"],
+    }

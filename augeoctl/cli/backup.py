@@ -80,7 +80,7 @@ def _apply(pg: Any, pol: retention.Policy, *, dry_run: bool) -> dict[str, Any]:
     s = settings()
     known = catalogue.verifications(s.home, s.env.name)
     verified = {i for i, v in known.items() if isinstance(v, dict) and v.get("ok")}
-    result = retention.apply(pg, pol, verified, datetime.now(UTC), reporter(), dry_run=dry_run)
+    result = catalogue.expire(pg, pol, verified, datetime.now(UTC), reporter(), dry_run=dry_run)
     if not dry_run:
         catalogue.forget(s.home, s.env.name, [b["id"] for b in result["expired"]])
     w = pg.window()

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from augeoctl.backends.base import BackupInfo
+from augeoctl.catalogue import decide
 from augeoctl.errors import UsageError
-from augeoctl.retention import decide, policy
+from augeoctl.retention import policy
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
