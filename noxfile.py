@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -175,31 +174,15 @@ def unit(session: nox.Session) -> None:
     pytest(session, "-m", "not integration")
 
 
-def lower_bounds(path: Path = Path("setup.cfg")) -> list[str]:
-    """``name==X`` for every ``name>=X`` the package and its extras (not the test tools) ask for."""
-    import configparser
-
-    cfg = configparser.ConfigParser()
-    cfg.read(path)
-    lines = cfg["options"]["install_requires"].splitlines()
-    for extra in ("azure", "loadtest", "dashboard"):
-        lines += cfg["options.extras_require"][extra].splitlines()
-    pins = []
-    for line in lines:
-        m = re.match(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*>=\s*([^,\s]+)", line)
-        if m:
-            pins.append(f"{m.group(1)}=={m.group(2)}")
-    return pins
-
-
 @nox.session
 def minimums(session: nox.Session) -> None:
-    """The unit tests with every dependency at the lowest version setup.cfg allows, so that
-    the lower bounds are ones that work (the other sessions get the newest allowed)."""
-    constraints = Path(session.create_tmp()) / "minimums.txt"
-    constraints.write_text("\n".join(lower_bounds()) + "\n")
-    session.log("lower bounds: " + ", ".join(lower_bounds()))
-    session.install("-c", str(constraints), "-e", ".[test,all]")
+    """The unit tests with every direct dependency at the lowest version setup.cfg allows
+    (uv's lowest-direct resolution), so that the lower bounds are ones that work; the other
+    sessions get the newest allowed."""
+    session.install("uv>=0.4")
+    session.run("uv", "pip", "install", "--python", str(Path(session.virtualenv.location) / "bin" / "python"),
+                "--resolution", "lowest-direct", "-e", ".[test,all]")
+    session.run("uv", "pip", "freeze", "--python", str(Path(session.virtualenv.location) / "bin" / "python"))
     pytest(session, "-m", "not integration")
 
 

@@ -61,7 +61,7 @@ def test_a_failed_swap_fails_in_the_sdk_and_swaps_nothing(web) -> None:
 
     web.fail_next_swap = "the staging slot did not warm up"
     poller = client(web).web_apps.begin_swap_slot_with_production(
-        RG, APP, CsmSlotEntity(target_slot="staging"), polling_interval=0)
+        RG, APP, CsmSlotEntity(target_slot="staging", preserve_vnet=True), polling_interval=0)
     with pytest.raises(HttpResponseError, match="did not warm up"):
         poller.result()
     assert (web.release("production"), web.release("staging")) == ("1.3.0", "1.2.0")
@@ -75,5 +75,5 @@ def test_unknown_slot_and_bad_swap_target_are_refused(web) -> None:
     with pytest.raises(ResourceNotFoundError):
         apps.get_slot(RG, APP, "canary")
     with pytest.raises(HttpResponseError, match="targetSlot"):
-        apps.begin_swap_slot_with_production(RG, APP, CsmSlotEntity(target_slot="canary"), polling_interval=0)
+        apps.begin_swap_slot_with_production(RG, APP, CsmSlotEntity(target_slot="canary", preserve_vnet=True), polling_interval=0)
     assert web.swaps == []

@@ -206,7 +206,8 @@ def test_archive_command_quotes_its_paths(tmp_path) -> None:
     value = line.split("=", 1)[1].strip()
     assert value[0] == value[-1] == "'"
     command = value[1:-1].replace("''", "'")
-    assert shlex.split(command) == [str(pg.archive_script), "%p", "%f", str(archive)]
+    assert shlex.split(command) == [str(pg.archive_script), "%p", "%f", str(archive),
+                                    tools.pg_tool("pg_waldump", pg.bindir)]  # the indexer's reader
 
 
 @pytest.mark.integration

@@ -289,6 +289,7 @@ def test_backup_list_and_show_say_whether_and_when_each_backup_was_verified(sand
     assert missing.returncode == 2 and 'no backup "pg-nope"' in missing.stderr
 
 
+@pytest.mark.integration
 def test_backup_list_plot_draws_backups_and_the_restorable_window_on_one_axis(sandbox) -> None:
     run_cli("backup", "create", home=sandbox.home)
     sandbox.switch_wal_and_wait()
