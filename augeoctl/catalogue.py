@@ -103,17 +103,10 @@ class Decision:
     expire: tuple[BackupInfo, ...]
     reasons: dict[str, str] = field(default_factory=dict)  # backup id -> why kept or expired
 
-    @property
-    def oldest_kept(self) -> BackupInfo | None:
-        usable = [b for b in self.keep if b.damaged is None]
-        return min(usable, key=_finished) if usable else None
-
-
-MIN = datetime.min
-
 
 def _finished(b: BackupInfo) -> datetime:
-    return b.finished_at or MIN.replace(tzinfo=b.started_at.tzinfo if b.started_at else None)
+    assert b.finished_at is not None  # a usable backup has one (a damaged one is not passed here)
+    return b.finished_at
 
 
 def decide(pol: Policy, usable: list[BackupInfo], damaged: list[BackupInfo], verified: set[str],
@@ -147,11 +140,11 @@ def decide(pol: Policy, usable: list[BackupInfo], damaged: list[BackupInfo], ver
     expired = [b for b in ordered if b.id not in keep]
     for b in expired:
         reasons[b.id] = "beyond the policy"
-    oldest = min((_finished(b) for b in kept), default=None)
+    first_kept = min((k.id for k in kept), default=None)
     for b in damaged:
         # A damaged backup has no usable finish time: its folder name (pg-YYYYmmddTHHMMSSZ)
         # orders it; older than every kept backup, it goes.
-        if oldest is not None and kept and b.id < min(k.id for k in kept):
+        if first_kept is not None and b.id < first_kept:
             expired.append(b)
             reasons[b.id] = "damaged, and older than every kept backup"
         else:

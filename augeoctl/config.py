@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from augeoctl.errors import ConfigError
+from augeoctl.errors import ConfigError, UsageError
 
 LOCAL = "local"
 
@@ -370,7 +370,6 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
             hint=f"use a folder whose path has only {_SAFE_PATH_TEXT}",
         )
     if settings.get("backup_retention_full") is not None or settings.get("backup_retention_window") is not None:
-        from augeoctl.errors import UsageError
         from augeoctl.retention import policy
 
         try:

@@ -203,10 +203,9 @@ class LocalPostgresBackend(PostgresBackend):
             if not dry_run:
                 shutil.rmtree(leftover, ignore_errors=True)
                 reporter.warn(f"removed {leftover}, left by an expiry that did not finish")
-        first = min((self._start_segno(b) for b in usable), default=None)
-        wal_files = self._wal_before(first) if first is not None else []
-        before = (wal.segment_name(int(min(usable, key=self._start_segno).timeline or 1), first, self.seg_size)
-                  if first is not None else None)
+        oldest = min(usable, key=self._start_segno, default=None)
+        wal_files = self._wal_before(self._start_segno(oldest)) if oldest is not None else []
+        before = self._first_segment(oldest) if oldest is not None else None
         result: dict[str, Any] = {
             "backups": [{"id": b.id, "finished_at": format_time(b.finished_at), "size_bytes": b.size_bytes,
                          "damaged": b.damaged} for b in expired],

@@ -653,12 +653,15 @@ class _Prefetch(threading.Thread):
             for name in self.names:
                 while not self.done.is_set():
                     pos = self._key(self.position())
-                    for f in self._spooled():  # replay is past these: it will not ask again
+                    spooled = 0
+                    for f in self._spooled():
                         if pos is not None and f.name[8:24] <= pos:
-                            f.unlink(missing_ok=True)
+                            f.unlink(missing_ok=True)  # replay is past it: it will not ask again
+                        else:
+                            spooled += 1
                     if pos is not None and name[8:24] <= pos:
                         break
-                    if len(self._spooled()) < PREFETCH_AHEAD:
+                    if spooled < PREFETCH_AHEAD:
                         src = wal.locate(self.dirs, name)
                         tmp = self.spool / f".{name}.tmp"
                         shutil.copyfile(src, tmp)

@@ -83,8 +83,11 @@ def _apply(pg: Any, pol: retention.Policy, *, dry_run: bool) -> dict[str, Any]:
     result = catalogue.expire(pg, pol, verified, datetime.now(UTC), reporter(), dry_run=dry_run)
     if not dry_run:
         catalogue.forget(s.home, s.env.name, [b["id"] for b in result["expired"]])
+    # the window the kept backups leave (a dry run: the window the expiry would leave)
     w = pg.window()
-    result["window"] = {"earliest": format_time(w.earliest), "latest": format_time(w.latest)}
+    kept = {b["id"] for b in result["kept"]}
+    starts = [x.earliest for x in w.windows if x.backup_id in kept and not x.empty]
+    result["window"] = {"earliest": format_time(min(starts)) if starts else None, "latest": format_time(w.latest)}
     return result
 
 
@@ -104,7 +107,7 @@ def _expire_text(r: dict[str, Any]) -> str:
         lines.append(f"WAL: {verb} {wal_['segments']} segment(s) ({human_bytes(wal_['bytes'])}) before "
                      f"{wal_['before']}, which no kept backup needs")
     w = r.get("window") or {}
-    lines.append(f"restorable window{' (now)' if not r['dry_run'] else ''}: {w.get('earliest') or '-'} .. "
+    lines.append(f"restorable window{' after it' if r['dry_run'] else ' now'}: {w.get('earliest') or '-'} .. "
                  f"{w.get('latest') or '-'}")
     return "\n".join(lines)
 

@@ -183,18 +183,17 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | None = None, *,
-         rows: str | None = None) -> None:
+def emit(result: dict[str, Any], text: Callable[[dict[str, Any]], str] | str | None = None) -> None:
     """Write a command's result on stdout: JSON, TSV, or text made by ``text``.
 
-    TSV is for scripts: a header row, then one row per item of the result's list (``rows``
-    names it; by default the result's only list of objects), nested fields flattened to
-    ``a.b`` columns; a result without such a list is written as ``key<TAB>value`` rows."""
+    TSV is for scripts: a header row, then one row per item of the result's only list of
+    objects, nested fields flattened to ``a.b`` columns; a result without such a list is
+    written as ``key<TAB>value`` rows."""
     if settings().output == "json":
         click.echo(json.dumps(result, default=json_default, indent=2, sort_keys=False))
         return
     if settings().output == "tsv":
-        click.echo(tsv(result, rows), nl=False)
+        click.echo(tsv(result), nl=False)
         return
     if text is None:
         click.echo(json.dumps(result, default=json_default, indent=2))
@@ -228,12 +227,11 @@ def _cell(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def tsv(result: dict[str, Any], rows: str | None = None) -> str:
+def tsv(result: dict[str, Any]) -> str:
     """A result as tab-separated values (see ``emit``)."""
-    if rows is None:
-        lists = [k for k, v in result.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
-        empty = [k for k, v in result.items() if isinstance(v, list) and not v]
-        rows = lists[0] if len(lists) == 1 else (empty[0] if not lists and len(empty) == 1 else None)
+    lists = [k for k, v in result.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+    empty = [k for k, v in result.items() if isinstance(v, list) and not v]
+    rows = lists[0] if len(lists) == 1 else (empty[0] if not lists and len(empty) == 1 else None)
     if rows is None:
         flat = _flat(result)
         return "".join(f"{k}\t{_cell(v)}\n" for k, v in flat.items())

@@ -85,7 +85,7 @@ def chart(drills: list[dict[str, Any]], home: Path) -> Drawn:
     rto = [(float(i), float(d["rto_seconds"])) for i, d in enumerate(ordered, 1) if d.get("rto_seconds") is not None]
     rpo = [(float(i), max(float(d["rpo_seconds"]), 0.001)) for i, d in enumerate(ordered, 1)
            if d.get("rpo_seconds") is not None]
-    objectives: dict[str, Any] = next((d["objectives"] for d in ordered[::-1] if isinstance(d.get("objectives"), dict)), {})
+    objectives: dict[str, Any] = next((d["objectives"] for d in drills if isinstance(d.get("objectives"), dict)), {})
     rto_goal = float(objectives.get("rto_seconds") or model.DEFAULT_RTO_SECONDS)
     rpo_goal = float(objectives.get("rpo_seconds") or model.DEFAULT_RPO_SECONDS)
     step = max(1, len(ordered) // 6)

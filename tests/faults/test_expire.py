@@ -68,6 +68,7 @@ def test_expiry_removes_old_backups_and_their_wal_and_restores_refuse_the_lost_t
         sandbox: SandboxHandle, three: list[str]) -> None:
     window_before = run_cli("backup", "list", "-o", "json", home=sandbox.home).json()["window"]
     wal_before = _archive(sandbox)
+    dry = run_cli("backup", "expire", "--retention-full", "2", "--dry-run", "-o", "json", home=sandbox.home)
     r = run_cli("backup", "expire", "--retention-full", "2", "--yes", "-o", "json", home=sandbox.home)
     assert r.returncode == 0, r
     done = r.json()
@@ -82,6 +83,8 @@ def test_expiry_removes_old_backups_and_their_wal_and_restores_refuse_the_lost_t
     # the window starts later now, and a time before it is refused with the new window
     after = run_cli("backup", "list", "-o", "json", home=sandbox.home).json()["window"]
     assert after["earliest"] > window_before["earliest"] and after["latest"] == window_before["latest"]
+    # the dry run said which window the expiry would leave, and the expiry which it left
+    assert dry.json()["window"]["earliest"] == done["window"]["earliest"] == after["earliest"]
     lost = run_cli("restore", "--to-time", window_before["earliest"], "--dry-run", home=sandbox.home)
     assert lost.returncode == 2 and after["earliest"] in flat(lost.stderr), lost
     # what remains restores, through the WAL that was kept

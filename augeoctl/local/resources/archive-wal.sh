@@ -53,8 +53,8 @@ index_segment() {
                }
                END { if (last != "" && last != head) print last }' >"$out.lines"
     rc=$?
-    # the exit code of pg_waldump, not of awk: run it again only for the code would cost a
-    # second read, so an error line on stderr marks the failure
+    # $? is awk's, and a pipe in sh keeps no other: pg_waldump's failure shows as a line
+    # on its stderr (a clean read prints none there)
     err=$(grep -v '^\s*$' "$out.err" | tail -n 1)
     [ -n "$err" ] && rc=1
     { echo "augeo-wal-index 1 $stat $rc"; echo "$err"; cat "$out.lines"; } >"$out" \
