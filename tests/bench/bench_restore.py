@@ -96,8 +96,6 @@ def restored_segments(log: Path) -> int:
 
 def timed_augeoctl(home: Path, *args: str) -> tuple[float, float, dict]:
     """(usable, verified, result) of ``augeoctl *args -o json``, timed from this process."""
-    import json
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
     env["AUGEO_HOME"] = str(home)
     t0 = time.monotonic()
