@@ -61,7 +61,9 @@ class LocalReleaseBackend(ReleaseBackend):
         slots[STAGING] = release
         self.sandbox.slots.save(slots)
         with reporter.step(f"staging slot: release {release['version']}"):
-            if runner.reload_service(self.sandbox.staging_pidfile):
+            if not runner.started_here(self.sandbox.staging_pidfile):
+                runner.stop_service(self.sandbox.staging_pidfile)  # another installation's: start afresh
+            elif runner.reload_service(self.sandbox.staging_pidfile):
                 return self.slot(STAGING)
             port = procs.free_port()
             self.sandbox.make_dir(self.sandbox.staging_dir, 0o755)

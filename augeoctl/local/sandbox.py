@@ -306,7 +306,10 @@ class Sandbox:
         port = st.get("port")
         self.app_dir.mkdir(parents=True, exist_ok=True)
         if self.app_pid() is not None and port and procs.port_in_use(int(port)):
-            return {**st, "desired": "up"}
+            if runner.started_here(self.app_pidfile):
+                return {**st, "desired": "up"}
+            reporter.warn("the reference service was started by another installation of augeoctl: restarting it")
+            runner.stop_service(self.app_pidfile)
         if not port or procs.port_in_use(int(port)):
             port = procs.free_port()
         reporter.status(f"starting the reference service on 127.0.0.1:{port}")

@@ -38,8 +38,19 @@ def start_service(port: int, pg_dsn: str, redis_url: str, log_path: Path, pid_pa
              "augeoctl.service.app:app_from_env()"],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
         )
-    pid_path.write_text(str(proc.pid))
+    pid_path.write_text(f"{proc.pid}\n{sys.executable}\n")  # the pid, then the Python that runs it
     return proc.pid
+
+
+def started_here(pid_path: Path) -> bool:
+    """Whether the service of a pid file runs this augeoctl's Python. One started by another
+    installation (another virtualenv, perhaps removed since) would fork its workers from
+    that one's code on a reload, or fail to import it."""
+    try:
+        lines = pid_path.read_text().splitlines()
+    except OSError:
+        return False
+    return len(lines) > 1 and lines[1] == sys.executable
 
 
 def reload_service(pid_path: Path) -> bool:

@@ -385,3 +385,24 @@ def test_a_missing_extra_is_named_with_exit_3(tmp_path, module, args, extra) -> 
                 env={"PYTHONPATH": f"{site}:{os.environ.get('PYTHONPATH', '')}"})
     assert r.returncode == 3, r
     assert f"'{extra}' extra" in r.stderr and f"augeoctl[{extra}]" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.integration
+def test_sandbox_up_restarts_a_service_another_installation_started(home: Path) -> None:
+    """A reference service whose pid file names another Python (an older virtualenv, perhaps
+    removed since) is restarted by this augeoctl, not kept: its reloads would fork that
+    installation's code."""
+    assert run_cli("sandbox", "up", home=home).returncode == 0
+    pidfile = home / "sandbox" / "app" / "service.pid"
+    old_pid, python = pidfile.read_text().splitlines()
+    assert python and Path(python).exists()
+    pidfile.write_text(f"{old_pid}\n/opt/removed-venv/bin/python\n")
+    r = run_cli("sandbox", "up", "-o", "json", home=home)
+    assert r.returncode == 0, r
+    assert "started by another installation" in r.stderr
+    new_pid, now_python = pidfile.read_text().splitlines()
+    assert new_pid != old_pid and now_python == python
+    wait_gone(int(old_pid))
+    assert r.json()["app"]["pid"] == int(new_pid)
+    again = run_cli("sandbox", "up", home=home)  # started here now: kept
+    assert again.returncode == 0 and pidfile.read_text().splitlines()[0] == new_pid
