@@ -263,7 +263,8 @@ def own_service(sandbox: Sandbox, folder: Path, reporter: Reporter) -> str:
     pid_path, port_path = folder / "service.pid", folder / "service.port"
     try:
         port = int(port_path.read_text())
-        if procs.read_pid(pid_path) is not None and runner.wait_ready(http_url(port), 2):
+        if procs.read_pid(pid_path) is not None and runner.started_here(pid_path) \
+                and runner.wait_ready(http_url(port), 2):
             return http_url(port)
     except (OSError, ValueError):
         pass

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from augeoctl.config import Environment, Settings
+from augeoctl.local import procs, tools
 from augeoctl.local import service as runner
-from augeoctl.local import tools
 from augeoctl.platform.local import LocalPlatform
 from augeoctl.platform.local_ops import own_service
 from augeoctl.progress import NullReporter
@@ -112,9 +112,9 @@ def test_without_a_sandbox_service_one_is_started_and_reused(sandbox: SandboxHan
     url = own_service(sandbox.sandbox, folder, NullReporter())
     try:
         assert url != sandbox.sandbox.app_url() and runner.wait_ready(url, 5)
-        pid = int((folder / "service.pid").read_text())
+        pid = procs.read_pid(folder / "service.pid")  # the first line: the pid
         assert own_service(sandbox.sandbox, folder, NullReporter()) == url  # reused, not a second one
-        assert int((folder / "service.pid").read_text()) == pid
+        assert procs.read_pid(folder / "service.pid") == pid
     finally:
         runner.stop_service(folder / "service.pid")
     assert not tools.pid_alive(pid)
