@@ -256,12 +256,98 @@ def test_the_hotfix_path_runs_the_fast_tier_and_still_goes_through_slot_gate_and
     assert "fast" in call["with"]["test-tier"] and call["with"]["environment"] == "prod"
 
 
+def readme_variable_rows() -> dict[str, str]:
+    """README, "Setting up GitHub and Azure": variable name -> its "where" cell."""
+    rows = {}
+    for line in (REPO / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith(("`AUGEO_", "`AZURE_")):
+            for name in re.findall(r"`([A-Z_]+)`", cells[0]):
+                rows[name] = cells[1]
+    return rows
+
+
+def test_runs_on_reads_no_environment_variable() -> None:
+    """GitHub resolves `runs-on` before the job's environment: an environment's variable
+    would be empty there. A reusable workflow takes the label as an input; this
+    repository's own workflows read a variable the README says to set on the repository."""
+    rows = readme_variable_rows()
+    seen = 0
+    for path in WORKFLOWS:
+        workflow = load(path)
+        reusable = "workflow_call" in workflow["on"] and "workflow_dispatch" not in workflow["on"]
+        for name, job in workflow["jobs"].items():
+            runs_on = str(job.get("runs-on", ""))
+            for var in re.findall(r"vars\.([A-Z_]+)", runs_on):
+                seen += 1
+                assert not reusable, f"{path.name}:{name}: runs-on reads the caller's vars.{var}; take an input"
+                assert "repository variable" in rows.get(var, ""), f"{path.name}:{name}: README must say {var} is a repository variable"
+    assert seen, "no job reads its runner from a variable (the VNet runner)"
+    backend = jobs(WORKFLOWS_DIR / "backend-deploy.yml")
+    assert backend["staging"]["runs-on"] == backend["production"]["runs-on"] == "${{ inputs.vnet-runner }}"
+    caller = next(iter(load(REPO / "docs" / "examples" / "augeo-backend-deploy.yml")["jobs"].values()))
+    assert caller["with"]["vnet-runner"] == "${{ vars.AUGEO_VNET_RUNNER }}"
+
+
+def test_the_callers_pin_runs_the_same_augeoctl_as_its_workflow() -> None:
+    """The reusable workflow checks out augeoctl for its composite action and CLI: the
+    example pins that checkout to the commit its `uses:` is pinned to, and both reusable
+    workflows a caller may pin require it (no silent default to main)."""
+    caller = next(iter(load(REPO / "docs" / "examples" / "augeo-backend-deploy.yml")["jobs"].values()))
+    pinned = caller["uses"].partition("@")[2]
+    assert caller["with"]["augeoctl-ref"] == pinned
+    shallow = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--is-shallow-repository"],
+                             capture_output=True, text=True)
+    if shallow.returncode == 0 and shallow.stdout.strip() == "false":
+        found = subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", f"{pinned}^{{commit}}"])
+        assert found.returncode == 0, f"{pinned} is not a commit of augeoctl"
+    for name in ("backend-deploy.yml", "rollback.yml"):
+        ref = load(WORKFLOWS_DIR / name)["on"]["workflow_call"]["inputs"]["augeoctl-ref"]
+        assert ref.get("required") is True and "default" not in ref, name
+
+
+def test_deployments_and_rollbacks_of_an_environment_share_one_concurrency_group() -> None:
+    backend = jobs(WORKFLOWS_DIR / "backend-deploy.yml")
+    (rollback,) = jobs(WORKFLOWS_DIR / "rollback.yml").values()
+    group = rollback["concurrency"]["group"]
+    for env, job in (("staging", "staging"), ("prod", "production")):
+        rendered = group.replace("${{ inputs.environment == 'prod' && 'production' || inputs.environment }}",
+                                 "production" if env == "prod" else env)
+        assert rendered == backend[job]["concurrency"]["group"], (env, group)
+        assert backend[job]["concurrency"]["cancel-in-progress"] is False
+    # Called from another repository, the rollback runs augeoctl, not the caller's checkout.
+    checkout = steps(rollback)[0]
+    assert checkout["with"]["repository"].startswith("${{ inputs.augeoctl-repository")
+    assert steps(rollback)[1]["uses"] == "./.augeoctl/.github/actions/augeoctl"
+
+
+def test_a_pull_request_plan_never_displaces_a_pending_apply() -> None:
+    (job,) = jobs(WORKFLOWS_DIR / "terraform-env.yml").values()
+    group, cancel = job["concurrency"]["group"], job["concurrency"]["cancel-in-progress"]
+    # Runs of a push share terraform-<env>; a pull request's runs get a group per pull request.
+    assert group.startswith("terraform-${{ inputs.environment }}${{ github.event_name == 'pull_request'")
+    assert "pull_request.number" in group
+    assert cancel == "${{ github.event_name == 'pull_request' }}"
+    plan = next(s["run"] for s in steps(job) if "terraform" in s.get("run", "") and " plan " in s["run"])
+    assert "-lock-timeout=" in plan
+
+
+def test_uploaded_evidence_is_named_not_globbed_from_the_checkout() -> None:
+    for path in WORKFLOWS:
+        for name, job in jobs(path).items():
+            for step in steps(job):
+                if "upload-artifact" not in step.get("uses", ""):
+                    continue
+                for entry in str(step["with"]["path"]).split():
+                    assert not re.fullmatch(r"\*\.\w+", entry), f"{path.name}:{name} uploads {entry} from the checkout"
+
+
 def test_terraform_applies_dev_then_staging_then_production_with_saved_plans() -> None:
     tf = jobs(WORKFLOWS_DIR / "terraform.yml")
     env = load(WORKFLOWS_DIR / "terraform-env.yml")
     (job,) = env["jobs"].values()
     assert job["environment"] == "${{ inputs.github-environment }}"
-    assert job["concurrency"]["group"] == "terraform-${{ inputs.environment }}"
+    assert job["concurrency"]["group"].startswith("terraform-${{ inputs.environment }}")
     assert job["permissions"]["id-token"] == "write"
     assert any("apply" in s.get("run", "") and s["run"].rstrip().endswith("tfplan") for s in steps(job))
     assert any("download-artifact" in s.get("uses", "") for s in steps(job))
