@@ -22,6 +22,7 @@ from typing import Any
 
 from augeoctl import azure
 from augeoctl.backends import verification
+from augeoctl.backends.azure_network import SUBNET_ID, check_subnet
 from augeoctl.backends.azure_regions import normalized, paired_region
 from augeoctl.backends.base import (
     BackupInfo,
@@ -68,8 +69,6 @@ def _val(value: Any) -> str | None:
     return str(getattr(value, "value", value))
 
 
-_SUBNET_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/"
-                        r"virtualNetworks/[^/]+/subnets/[^/]+", re.IGNORECASE)
 _DNS_ZONE_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/"
                           r"privateDnsZones/[^/]+", re.IGNORECASE)
 
@@ -236,11 +235,11 @@ class AzurePostgresBackend(PostgresBackend):
                      now: datetime | None = None) -> RestorePlan:
         return self._plan(to_time, target, now, geo=False)
 
-    def plan_geo_restore(self, target: str | None, to_time: datetime | None = None, *,
-                         now: datetime | None = None) -> RestorePlan:
-        """A restore from the geo-redundant backups into the paired region: to ``to_time``
-        (inside the restorable window), else to the newest geo-replicated point."""
-        return self._plan(to_time, target, now, geo=True)
+    def plan_geo_restore(self, target: str | None, *, now: datetime | None = None) -> RestorePlan:
+        """A restore of the newest geo-replicated backup into the paired region: Azure offers
+        no point in time there (Microsoft's backup documentation: "you can restore only to the
+        last available backup data that's available at the paired region")."""
+        return self._plan(None, target, now, geo=True)
 
     def _plan(self, to_time: datetime | None, target: str | None, now: datetime | None,
               geo: bool) -> RestorePlan:
@@ -303,7 +302,7 @@ class AzurePostgresBackend(PostgresBackend):
         """The plan with the new server's network replaced by ``--subnet`` / ``--private-dns-zone``."""
         network = dict(plan.extra.get("network") or {})
         if subnet is not None:
-            if not _SUBNET_ID.fullmatch(subnet):
+            if not SUBNET_ID.fullmatch(subnet):
                 raise UsageError(f"--subnet {subnet!r} is not a subnet resource id",
                                  hint="use /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Network/"
                                       "virtualNetworks/VNET/subnets/SUBNET (a subnet delegated to "
@@ -325,6 +324,11 @@ class AzurePostgresBackend(PostgresBackend):
                 f"server {self.server_name} is in a virtual network; its subnet cannot hold a server in "
                 f"{plan.extra.get('location')}",
                 hint="give --subnet (a delegated subnet in the target region) and --private-dns-zone")
+        if network.get("delegated_subnet_resource_id"):
+            # Its region and delegation, before anything is created (Azure would refuse the
+            # server only after the restore was asked for).
+            check_subnet(self.env, str(network["delegated_subnet_resource_id"]),
+                         str(plan.extra.get("location") or ""), self.credential)
         return replace(plan, extra={**plan.extra, "network": network})
 
     def restore(self, plan: RestorePlan, reporter: Reporter) -> RestoreResult:
@@ -342,7 +346,7 @@ class AzurePostgresBackend(PostgresBackend):
         location = str(plan.extra.get("location") or src.location)
         # pointInTimeUTC is required for PointInTimeRestore and GeoRestore (the SDK's
         # ServerProperties.point_in_time_utc; examples ServerCreatePointInTimeRestore.json and
-        # ServerCreateGeoRestore.json). A geo-restore without --to-time asks for now, as
+        # ServerCreateGeoRestore.json). A geo-restore asks for now, as
         # `az postgres flexible-server geo-restore` does without --restore-time: Azure restores
         # the newest geo-replicated point.
         point = plan.to_time or _now() - timedelta(seconds=1)

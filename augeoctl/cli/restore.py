@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -110,9 +110,6 @@ def _result_text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-GEO_LAG = timedelta(hours=1)  # Azure's stated RPO of a geo-restore
-
-
 @click.command()
 @click.option("--to-time", "to_time", metavar="TIME",
               help="Recovery target: RFC 3339 with offset or Z, `now`, or relative like -15m.")
@@ -122,9 +119,9 @@ GEO_LAG = timedelta(hours=1)  # Azure's stated RPO of a geo-restore
                    "prints it): recovery_target_xid, not inclusive.")
 @click.option("--target", metavar="NAME", help="Name of the new target (default: generated).")
 @click.option("--geo", is_flag=True,
-              help="Azure: restore from the geo-redundant backups into the paired region of the "
-                   "server's region (or the environment's geo_location): to --to-time, or by default "
-                   "to the newest geo-replicated point (up to an hour behind the server).")
+              help="Azure: restore the newest geo-replicated backup (up to an hour behind the server) "
+                   "into the paired region of the server's region, or the environment's geo_location. "
+                   "Azure offers no point in time there, so it takes no --to-time.")
 @click.option("--redis", "redis_", is_flag=True,
               help="Restore a Redis backup (the newest, or --backup ID) into a NEW redis-server "
                    "target and count its keys; the live Redis is untouched. Local sandbox only.")
@@ -163,9 +160,9 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
     restore fails unless replay read that commit. Local sandbox only.
 
     On Azure the target is a new Flexible Server: point-in-time in the source's region, or
-    with --geo from the geo-redundant backups in the paired region (or geo_location), to
-    --to-time or the newest geo-replicated point (geo-replication trails the server by up to
-    an hour: a --to-time in the last hour may be refused by Azure), in the source's network unless --subnet / --private-dns-zone override it. Read-only
+    with --geo from the newest geo-replicated backup in the paired region (or geo_location;
+    it trails the server by up to an hour, and Azure restores no other point there), in the
+    source's network unless --subnet / --private-dns-zone override it. Read-only
     server parameters are not re-applied (named); static ones are followed by a restart.
     A server with private access is verified only from inside its virtual network (exit 3
     otherwise). A failure after the server was created names it and `targets drop`.
@@ -185,15 +182,19 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
     if xid is not None and (to_time is not None or latest or geo):
         raise UsageError("--before-xid is the recovery target: give it without --to-time, --latest or --geo",
                          hint="e.g. --before-xid 7352 (the xid `augeoctl wal search` prints)")
-    if geo and to_time is None:
-        latest = True  # the newest geo-replicated point
+    if geo and to_time is not None:
+        # Microsoft's backup documentation: a geo-restore recovers the last backup data the
+        # paired region holds; point-in-time restore of geo-redundant backups is not offered.
+        raise UsageError("--geo restores the newest geo-replicated backup; Azure restores no other point "
+                         "in the paired region, so it takes no --to-time",
+                         hint="restore --geo --latest; for a point in time, restore in the server's own "
+                              "region: restore --to-time T")
+    if geo:
+        latest = True  # the newest geo-replicated backup
     if xid is None and (to_time is None) == (not latest):
         raise UsageError("give exactly one of --to-time TIME, --before-xid XID and --latest",
                          hint="e.g. --to-time 2026-11-24T18:05:00Z, --to-time -15m, or --latest")
     when = parse_time(to_time) if to_time is not None else None
-    if geo and when is not None and when > datetime.now(UTC) - GEO_LAG:
-        reporter().warn("geo-replicated backups trail the server by up to an hour: Azure may not hold "
-                        f"{to_time} in the paired region yet (it refuses the restore if so)")
     if target is not None:
         check_target_name(target)  # bad input is refused before the lock creates anything
     platform = platform_for(settings())
@@ -201,7 +202,7 @@ def restore(to_time: str | None, latest: bool, before_xid: str | None, target: s
         refuse_if_unfinished(platform)  # a drill left the sandbox damaged: repair it first
         backend = platform.postgres()
         if geo:
-            plan = platform.plan_geo_restore(target, when)
+            plan = platform.plan_geo_restore(target)
         elif xid is not None:
             plan = backend.plan_restore_before_xid(xid, target)
         else:

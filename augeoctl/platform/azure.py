@@ -82,8 +82,8 @@ class AzurePlatform(Platform):
         return DatabaseRoles(dsn=lambda: azure_pg_dsn(env), creator=EntraPrincipals(),
                              where=f"Flexible Server {self.postgres_server}")
 
-    def plan_geo_restore(self, target: str | None, to_time: datetime | None = None) -> RestorePlan:
-        return self.postgres().plan_geo_restore(target, to_time)
+    def plan_geo_restore(self, target: str | None) -> RestorePlan:
+        return self.postgres().plan_geo_restore(target)
 
     def place_restore(self, plan: RestorePlan, subnet: str | None, private_dns_zone: str | None) -> RestorePlan:
         # Without overrides the new server takes the source's network (from the plan).

@@ -174,8 +174,7 @@ class Platform(ABC):
             "by importing an RDB export into a Redis database",
             hint="follow runbooks/redis-loss.md (the Azure steps import the newest export from Blob storage)")
 
-    def plan_geo_restore(self, target: str | None, to_time: datetime | None = None) -> RestorePlan:
-        """A restore from the geo-redundant backups into the paired region (to ``to_time``, or
-        the newest geo-replicated point)."""
+    def plan_geo_restore(self, target: str | None) -> RestorePlan:
+        """A restore of the newest geo-replicated backup into the paired region."""
         raise RestoreRefused(f"geo-restore is an Azure feature; {self.title} has one region",
                              hint="drop --geo, or use --env with an Azure environment")

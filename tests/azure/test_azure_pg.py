@@ -9,7 +9,6 @@ passwords), so the post-restore connection, verification and the drill's RTO run
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,6 +49,8 @@ def fake(tmp_path: Path):
     pg.add_config(SOURCE, "max_connections", "400", dynamic=False)  # static
     pg.add_config(SOURCE, "statement_timeout", "30000", dynamic=True)
     pg.add_config(SOURCE, "work_mem", "4096", source="system-default")
+    pg.network.add(SUBNET, "westeurope")
+    pg.network.add(SUBNET.replace("snet-postgres", "snet-restore"), "westeurope")
     yield pg
     arm.stop()
 
@@ -125,6 +126,19 @@ def test_read_only_parameters_are_skipped_and_static_ones_restarted(tmp_path, fa
     assert text.exit_code == 0, text.output
     assert "not re-applied  archive_command, archive_mode, authentication_timeout" in text.stdout
     assert "restarted for   max_connections" in text.stdout
+
+
+def test_a_static_parameter_still_pending_after_the_restart_is_reported_as_pending(
+        tmp_path, fake, credential, standin) -> None:
+    """Never reported as applied while the new server says it waits for a restart."""
+    fake.restart_leaves_pending = {"max_connections"}
+    cfg = write_config(tmp_path, fake, standin)
+    r = invoke(cfg, "restore", "--latest", "--target", "params-pending", "-o", "json")
+    assert r.exit_code == 0, r.output
+    reapplied = json.loads(r.stdout)["reapplied"]
+    assert reapplied["pending_restart"] == ["max_connections"]
+    assert "still pending a restart" in r.stderr and "max_connections" in r.stderr
+    assert fake.restarts == ["params-pending"]
 
 
 def test_long_running_operations_end_with_a_get_of_the_resource(tmp_path, fake, credential, standin) -> None:
@@ -247,23 +261,21 @@ def test_geo_restore_goes_to_the_paired_region_with_a_time(tmp_path, fake, crede
     assert r.exit_code == 2 and "geo-redundant" in r.stderr
 
 
-def test_geo_restore_to_a_time_sends_that_time_and_checks_the_window(tmp_path, fake, credential, standin) -> None:
+def test_geo_restore_takes_no_point_in_time(tmp_path, fake, credential, standin) -> None:
+    """Microsoft's backup documentation: a geo-restore recovers the last backup data the paired
+    region holds; point-in-time restore of geo-redundant backups is not offered. A time given
+    with --geo is refused before anything is sent, naming the way to a point in time."""
     cfg = write_config(tmp_path, fake, standin)
-    r = invoke(cfg, "restore", "--geo", "--to-time", "-2h", "--target", "geo-past", "-o", "json")
+    for args in (("--to-time", "-2h"), ("--to-time", "2001-01-01T00:00:00Z"), ("--latest", "--to-time", "-2h")):
+        r = invoke(cfg, "restore", "--geo", *args, "--target", "geo-past")
+        assert r.exit_code == 2, (args, r.output)
+        assert "no --to-time" in r.stderr and "restore --to-time" in r.stderr
+        assert "Traceback" not in r.stderr
+    assert not puts(fake, "/flexibleServers/geo-past")
+    r = invoke(cfg, "restore", "--geo", "--latest", "--target", "geo-latest", "--dry-run", "-o", "json")
     assert r.exit_code == 0, r.output
-    (put,) = puts(fake, "/flexibleServers/geo-past")
-    sent = datetime.fromisoformat(put.body["properties"]["pointInTimeUTC"].replace("Z", "+00:00"))
-    assert abs((datetime.now(UTC) - timedelta(hours=2) - sent).total_seconds()) < 600
-    assert put.body["properties"]["createMode"] == "GeoRestore" and put.body["location"] == "northeurope"
-    assert "trail the server" not in r.stderr
-    r = invoke(cfg, "restore", "--geo", "--to-time", "2001-01-01T00:00:00Z", "--target", "geo-old")
-    assert r.exit_code == 2 and "before the earliest restorable time" in r.stderr
-    r = invoke(cfg, "restore", "--geo", "--to-time", "-10m", "--target", "geo-recent", "--dry-run")
-    assert r.exit_code == 0, r.output
-    assert "trail the server by up to an hour" in r.stderr
-    r = invoke(cfg, "restore", "--geo", "--latest", "--to-time", "-2h", "--target", "geo-both")
-    assert r.exit_code == 2 and "exactly one" in r.stderr
-    assert not puts(fake, "/flexibleServers/geo-old") and not puts(fake, "/flexibleServers/geo-both")
+    plan = json.loads(r.stdout)["plan"]
+    assert plan["mode"] == "geo" and plan["to_time"] is None
 
 
 def test_geo_location_setting_overrides_the_pair_and_is_validated(tmp_path, fake, credential, standin) -> None:
@@ -347,6 +359,63 @@ def test_network_options_are_validated_before_anything_changes(tmp_path, fake, c
     r = invoke(cfg, "restore", "--latest", "--target", "net-bad", "--private-dns-zone", "zone")
     assert r.exit_code == 2 and "--private-dns-zone" in r.stderr
     assert not [q for q in fake.arm.requests if q.method != "GET"]
+
+
+DR_SUBNET = ("/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-augeo-staging-dr/providers/"
+             "Microsoft.Network/virtualNetworks/vnet-augeo-dr/subnets/snet-postgres")
+DR_ZONE = ZONE.replace("rg-augeo-staging", "rg-augeo-staging-dr")
+
+
+def test_a_geo_restore_of_a_private_server_goes_into_a_subnet_of_the_paired_region(
+        tmp_path, fake, credential, standin) -> None:
+    """The subnet a restore names is read before anything is created: it must exist, be
+    delegated to Flexible Server and belong to a virtual network in the new server's region
+    (VirtualNetworkGet.json, SubnetGetWithDelegation.json). Azure's own check (the fake's)
+    stays behind it."""
+    fake.servers[SOURCE]["properties"]["network"] = {
+        "publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": SUBNET, "privateDnsZoneArmResourceId": ZONE}
+    fake.firewall[SOURCE] = {}
+    fake.private_host = "127.0.0.1"
+    fake.network.add(DR_SUBNET, "northeurope")
+    undelegated = fake.network.add(DR_SUBNET.replace("snet-postgres", "snet-apps"), "northeurope",
+                                   delegations=("Microsoft.Web/serverFarms",))
+    cfg = write_config(tmp_path, fake, standin)
+    cases = [
+        ((), "its subnet cannot hold a server in northeurope"),  # the source's subnet is in westeurope
+        (("--subnet", SUBNET, "--private-dns-zone", ZONE), "in westeurope; the new server is made in northeurope"),
+        (("--subnet", undelegated, "--private-dns-zone", DR_ZONE), "delegated to Microsoft.Web/serverFarms"),
+        (("--subnet", DR_SUBNET.replace("snet-postgres", "snet-none"), "--private-dns-zone", DR_ZONE),
+         "does not exist"),
+    ]
+    for args, message in cases:
+        r = invoke(cfg, "restore", "--geo", "--target", "geo-private", *args)
+        assert r.exit_code == 2, (args, r.output)
+        assert message in r.stderr, (args, r.stderr)
+        assert "Traceback" not in r.output
+    assert not puts(fake, "/flexibleServers/geo-private")
+    r = invoke(cfg, "restore", "--geo", "--target", "geo-private", "--subnet", DR_SUBNET,
+               "--private-dns-zone", DR_ZONE, "-o", "json")
+    assert r.exit_code == 0, r.output
+    put = puts(fake, "/flexibleServers/geo-private")[0].body
+    assert put["location"] == "northeurope"
+    assert put["properties"]["network"]["delegatedSubnetResourceId"] == DR_SUBNET
+
+
+def test_a_subnet_the_identity_may_not_read_is_warned_and_left_to_azure(tmp_path, fake, credential, standin) -> None:
+    """Joining a subnet needs no read right on it: a 403 on the read is a warning, and
+    Azure's placement check (the fake's) still refuses a subnet of another region."""
+    fake.servers[SOURCE]["properties"]["network"] = {
+        "publicNetworkAccess": "Disabled", "delegatedSubnetResourceId": SUBNET, "privateDnsZoneArmResourceId": ZONE}
+    fake.firewall[SOURCE] = {}
+    fake.private_host = "127.0.0.1"
+    cfg = write_config(tmp_path, fake, standin)
+    fake.arm.inject("GET", r"/subnets/snet-postgres$", 403, times=10)
+    r = invoke(cfg, "restore", "--geo", "--target", "geo-unread", "--subnet", SUBNET, "--private-dns-zone", ZONE)
+    assert "could not check subnet" in r.stderr
+    assert r.exit_code == 1, r.output  # refused by Azure when asked: no server made
+    assert "VirtualNetworkInDifferentRegion" in r.stderr or "westeurope" in r.stderr
+    assert "geo-unread" not in fake.servers
+    assert "Traceback" not in r.output
 
 
 def test_backup_list_text_has_no_none(tmp_path, fake, credential, standin) -> None:

@@ -10,8 +10,10 @@ Microsoft.DBforPostgreSQL/, stable/2022-12-01 unless named) and the SDK's models
   a point-in-time restore stays in the source's region, a geo-restore goes to the paired
   region and only from a server with geo-redundant backup; the target must not exist;
 - network (ServerGetWithVnet.json): what the PUT asks for, else Azure's default (public
-  access, no subnet); a server in a delegated subnet has no firewall rules;
-- server parameters (ConfigurationListByServer.json, ConfigurationUpdate.json; the SDK's
+  access, no subnet); a delegated subnet must exist, be delegated to Flexible Server and
+  belong to a virtual network in the server's region (``network.VirtualNetworks``); a
+  server in a delegated subnet has no firewall rules;
+- server parameters (2024-08-01/ConfigurationListByServer.json, ConfigurationUpdate.json; the SDK's
   ``ConfigurationProperties``): ``isReadOnly`` ones refuse a PUT with ARM's error body,
   static ones (``isDynamicConfig`` false) are ``isConfigPendingRestart`` until a restart
   (ServerRestartWithFailover.json);
@@ -35,6 +37,7 @@ import json
 import re
 from typing import Any
 
+from tests.fakearm.network import VirtualNetworks
 from tests.fakearm.server import FakeArm, Request, Response, arm_error
 
 PG = "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -50,10 +53,13 @@ class FlexibleServers:
     def __init__(self, arm: FakeArm, resource_group: str = "rg-augeo-staging", pg_host: str = "127.0.0.1",
                  private_host: str = "127.0.0.2") -> None:
         self.arm = arm
+        self.network = VirtualNetworks(arm)  # the subnets a server may be placed in
         self.rg = resource_group
         self.pg_host = pg_host
         self.private_host = private_host  # loopback, but nothing listens there: "inside the VNet"
         self.restarts: list[str] = []
+        # parameters a restart leaves pending (a server that still reports isConfigPendingRestart)
+        self.restart_leaves_pending: set[str] = set()
         self.servers: dict[str, dict[str, Any]] = {}
         self.firewall: dict[str, dict[str, dict[str, Any]]] = {}
         self.configs: dict[str, dict[str, dict[str, Any]]] = {}
@@ -190,11 +196,15 @@ class FlexibleServers:
                     return arm_error(400, "InvalidLocation",
                                      f"a geo-restore of a server in {source_region} is created in its paired "
                                      f"region {PAIRED.get(source_region)}, not {location or 'no location'}")
-            error, self.fail_next_restore = self.fail_next_restore, None
-            new = json.loads(json.dumps(src))
             # Network: what was asked for, else Azure's default placement (public access).
             network = props.get("network") or {"publicNetworkAccess": "Enabled"}
             private = bool(network.get("delegatedSubnetResourceId"))
+            if private:
+                refused = self.network.placement_error(network["delegatedSubnetResourceId"], location)
+                if refused is not None:
+                    return refused
+            error, self.fail_next_restore = self.fail_next_restore, None
+            new = json.loads(json.dumps(src))
             new.update(id=self.server_id(name), name=name, location=body["location"], tags=body.get("tags") or {})
             new["properties"].update(state="Provisioning", createMode=mode, network=network,
                                      fullyQualifiedDomainName=self.private_host if private else self.pg_host)
@@ -224,7 +234,8 @@ class FlexibleServers:
             def finish() -> None:
                 self.restarts.append(name)
                 for c in self.configs.get(name, {}).values():
-                    c["properties"]["isConfigPendingRestart"] = False
+                    if c["name"] not in self.restart_leaves_pending:
+                        c["properties"]["isConfigPendingRestart"] = False
 
             return self._lro("", finish)
 
@@ -274,10 +285,13 @@ class FlexibleServers:
             current = self.configs.get(name, {}).get(cfg)
             known = current["properties"] if current else {"isDynamicConfig": True}
             if known.get("isReadOnly"):
-                # The spec gives no example of this refusal, so the code is ours; augeoctl never
-                # sends such a PUT (it skips isReadOnly parameters) and treats any 4xx the same.
-                return arm_error(400, "ServerParameterReadOnly",
-                                 f"Parameter '{cfg}' is read-only and cannot be modified.")
+                # The PostgreSQL spec gives no example of this refusal. The code and wording
+                # follow what the sibling Azure Database for MySQL flexible server answers to
+                # the same PUT ("(ConfigurationReadOnly) The configuration(s) '...' is(are)
+                # read-only", Azure/azure-mysql issue 295); augeoctl never sends such a PUT (it
+                # skips isReadOnly parameters) and treats any 4xx the same.
+                return arm_error(400, "ConfigurationReadOnly",
+                                 f"The configuration(s) '{cfg}' is(are) read-only and cannot be modified.")
             dynamic = bool(known.get("isDynamicConfig", True))
             self.add_config(name, cfg, p["value"], p.get("source", "user-override"), dynamic=dynamic,
                             pending=not dynamic)

@@ -48,7 +48,7 @@ def test_read_only_parameter_put_is_refused_with_arms_error_shape(fake) -> None:
     with pytest.raises(HttpResponseError) as err:
         client(fake).configurations.begin_put(fake.rg, SOURCE, "archive_command", body, polling_interval=0).result()
     assert err.value.status_code == 400
-    assert err.value.error.code == "ServerParameterReadOnly" and "read-only" in err.value.error.message
+    assert err.value.error.code == "ConfigurationReadOnly" and "read-only" in err.value.error.message
 
 
 def test_static_parameter_is_pending_restart_until_a_restart(fake) -> None:

@@ -927,6 +927,12 @@ def test_the_postgres_operator_role_covers_what_the_azure_backend_calls() -> Non
     # A VNet-integrated server is created into the delegated subnet and its private DNS zone.
     assert "Microsoft.Network/virtualNetworks/subnets/join/action" in actions
     assert "Microsoft.Network/privateDnsZones/join/action" in actions
+    # Before that, the restore reads the subnet and its virtual network (region, delegation).
+    network = (ROOT.parent / "augeoctl" / "backends" / "azure_network.py").read_text()
+    reads = set(re.findall(r"\.(subnets|virtual_networks)\.(\w+)\(", network))
+    assert reads == {("subnets", "get"), ("virtual_networks", "get")}, reads
+    assert "Microsoft.Network/virtualNetworks/read" in actions
+    assert "Microsoft.Network/virtualNetworks/subnets/read" in actions
 
 
 # -- Item 9 (FR-042, SC-010): the cost-variance check ---------------------------------------------

@@ -83,7 +83,8 @@ locals {
     # Back up, restore and drill the Flexible Server: the pre-migration on-demand backup
     # (augeoctl migrate), restores and drills into new servers, and dropping the servers they
     # made (augeoctl targets drop refuses a server without augeoctl's target tag). The
-    # operations the Azure backend calls, and the joins a VNet-integrated server needs.
+    # operations the Azure backend calls, the reads of the subnet a restore checks first, and
+    # the joins a VNet-integrated server needs.
     postgres_operator = {
       name        = "Augeo PostgreSQL operator"
       description = "Back up, restore into new servers and drop them; no data-plane access."
@@ -100,6 +101,8 @@ locals {
         "Microsoft.DBforPostgreSQL/flexibleServers/backups/read",
         "Microsoft.DBforPostgreSQL/flexibleServers/backups/write",
         "Microsoft.DBforPostgreSQL/locations/*/read",
+        "Microsoft.Network/virtualNetworks/read",
+        "Microsoft.Network/virtualNetworks/subnets/read",
         "Microsoft.Network/virtualNetworks/subnets/join/action",
         "Microsoft.Network/privateDnsZones/join/action",
       ]
