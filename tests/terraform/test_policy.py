@@ -204,6 +204,12 @@ def test_app_identities_reach_redis_and_publish_telemetry_with_entra(env: str) -
     assert only(s, "azurerm_application_insights").get("local_authentication_enabled") is False
     publisher = app_role(s, "Monitoring Metrics Publisher")
     assert publisher.get("for_each") == "${local.identities}" and publisher.get("scope") == "${var.app_insights_id}"
+    # ... and the app is told to sign its telemetry with its (system-assigned) identity.
+    settings = locals_of("app")["app_settings"]  # merge(kv_ref, {NAME = "value", ...}) as text
+    assert 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "Authorization=AAD"' in settings
+    for slot in ("azurerm_linux_web_app", "azurerm_linux_web_app_slot"):
+        identity = only(s, slot).child("identity")
+        assert identity is not None and identity.attrs.get("type") == "SystemAssigned", slot
     assert platform_call("app").get("app_insights_id") == "${module.observability.app_insights_id}"
 
 

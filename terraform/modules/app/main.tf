@@ -7,12 +7,16 @@ locals {
   kv_ref = { for name, secret in var.key_vault_secrets : name => "@Microsoft.KeyVault(SecretUri=${var.key_vault_uri}secrets/${secret}/)" }
   app_settings = merge(local.kv_ref, {
     APPLICATIONINSIGHTS_CONNECTION_STRING = "@Microsoft.KeyVault(SecretUri=${var.key_vault_uri}secrets/appinsights-connection-string/)"
-    AUGEO_ENVIRONMENT                     = var.environment
-    POSTGRES_HOST                         = var.postgres_fqdn
-    POSTGRES_DATABASE                     = var.postgres_database
-    POSTGRES_AUTH                         = "entra"
-    REDIS_HOST                            = var.redis_hostname
-    CORS_ALLOWED_ORIGINS                  = "https://admin.${var.domain}"
+    # Application Insights takes Entra-authenticated telemetry only (local authentication
+    # off): the slot's system-assigned identity signs it ("Authorization=AAD"; a
+    # user-assigned identity would add ";ClientId=..."), with Monitoring Metrics Publisher.
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING = "Authorization=AAD"
+    AUGEO_ENVIRONMENT                         = var.environment
+    POSTGRES_HOST                             = var.postgres_fqdn
+    POSTGRES_DATABASE                         = var.postgres_database
+    POSTGRES_AUTH                             = "entra"
+    REDIS_HOST                                = var.redis_hostname
+    CORS_ALLOWED_ORIGINS                      = "https://admin.${var.domain}"
   })
   # Settings that stay with the slot on a swap: production keeps talking to production.
   # AUGEO_RELEASE (the release a slot holds) is not one of them: `augeoctl` sets it on the
