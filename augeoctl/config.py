@@ -22,70 +22,19 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from augeoctl import config_models as models
+from augeoctl.config_models import (
+    ARCHIVE_TIMEOUT,
+    BASE_URL,
+    CONNECT_WAIT_MAX,
+    REGION,
+    SERVICE_WORKERS,
+    WAL_STREAMING,
+    WEBAPP_NAME,
+)
 from augeoctl.errors import ConfigError, UsageError
 
 LOCAL = "local"
-
-# Keys of an Azure environment: name -> (required, type, description)
-_AZURE_KEYS: dict[str, tuple[bool, type, str]] = {
-    "kind": (False, str, '"azure" (default for any environment other than local)'),
-    "subscription_id": (True, str, "Azure subscription id"),
-    "resource_group": (True, str, "resource group holding the platform"),
-    "postgres_server": (True, str, "PostgreSQL Flexible Server name"),
-    "location": (False, str, "Azure region of the platform"),
-    "tenant_id": (False, str, "Microsoft Entra tenant id"),
-    "redis_name": (False, str, "Azure Managed Redis / Azure Cache for Redis name"),
-    "key_vault": (False, str, "Key Vault name or URI"),
-    "postgres_secret": (False, str, "Key Vault secret holding the PostgreSQL admin password"),
-    "postgres_user": (False, str, "PostgreSQL login (Entra principal or admin user)"),
-    "postgres_database": (False, str, "application database name"),
-    "app_insights": (False, str, "Application Insights resource name"),
-    "app_service_plan": (False, str, "App Service plan name (CPU and memory from Azure Monitor)"),
-    "log_analytics_workspace_id": (False, str, "Log Analytics workspace id (GUID)"),
-    "dns_zone": (False, str, "Azure DNS zone of the email domain"),
-    "email_domain": (False, str, "the email domain `dns audit` checks when none is given (default: dns_zone)"),
-    "dns_nameservers": (False, str, "nameservers `dns audit` asks instead of the system resolver: IP[:PORT], comma-separated"),
-    "dns_resource_group": (False, str, "resource group of the DNS zone, if different"),
-    "email_service": (False, str, "ACS Email service name"),
-    "api_url": (False, str, "public URL of the API"),
-    "admin_url": (False, str, "public URL of the admin front end"),
-    "arm_endpoint": (False, str, "Azure Resource Manager endpoint (sovereign clouds)"),
-    "authority": (False, str, "Microsoft Entra authority host (sovereign clouds)"),
-    "credential_scope": (False, str, "ARM token scope (sovereign clouds)"),
-    "ca_bundle": (False, str, "PEM file of extra trusted certificate authorities"),
-    "retry_total": (False, int, "retries of a failed or throttled Azure request"),
-    "poll_interval": (False, float, "seconds between polls of a long-running operation"),
-    "postgres_port": (False, int, "PostgreSQL port (default 5432)"),
-    "postgres_sslmode": (False, str, "libpq sslmode for PostgreSQL connections (default require)"),
-    "postgres_auth": (False, str, '"entra" (access token, default) or "password" (from Key Vault)'),
-    "key_vault_url": (False, str, "Key Vault URI, when it is not https://NAME.vault.azure.net"),
-    "logs_endpoint": (False, str, "Log Analytics query endpoint (sovereign clouds)"),
-    "redis_kind": (False, str, '"managed" (Azure Managed Redis, default) or "cache" (Azure Cache for Redis)'),
-    "redis_export_secret": (False, str, "Key Vault secret holding the SAS URL of the RDB export container"),
-    "redis_host": (False, str, "Redis host name, when not NAME.redis.cache.windows.net"),
-    "redis_port": (False, int, "Redis port (default 6380, TLS)"),
-    "redis_tls": (False, bool, "connect to Redis with TLS (default true)"),
-    "webapp_name": (False, str, "App Service web app of the API (its production slot and the staging slot)"),
-    "production_url": (False, str, "base URL of the production slot's health probes (default https://DEFAULT_HOST_NAME)"),
-    "staging_url": (False, str, "base URL of the staging slot's health probes (default https://DEFAULT_HOST_NAME)"),
-    "postgres_host": (False, str, "PostgreSQL host name (default NAME.postgres.database.azure.com)"),
-    "migration_user": (False, str, "Entra principal name the migration pipeline logs in to PostgreSQL as"),
-    "geo_location": (False, str, "region of a geo-restore (default: the Azure pair of the server's region)"),
-    "postgres_connect_wait": (False, float, "seconds a restored server may take to accept connections (default 900)"),
-}
-
-_LOCAL_KEYS: dict[str, tuple[bool, type, str]] = {
-    "kind": (False, str, '"local"'),
-    "home": (False, str, "state folder of the sandbox (also AUGEO_HOME)"),
-    "archive_timeout": (False, int, "seconds before a partly filled WAL segment is archived"),
-    "wal_streaming": (False, str, 'pg_receivewal streaming: "off", "async" or "sync"'),
-    "service_user": (False, str, "unprivileged user the servers run as when augeoctl runs as root"),
-    "pg_bindir": (False, str, "folder of the PostgreSQL programs (initdb, pg_ctl ...)"),
-    "redis_server": (False, str, "the redis-server program"),
-    "service_workers": (False, int, "uvicorn worker processes of each slot of the reference service (1..16, default 1)"),
-    "backup_retention_full": (False, int, "base backups `backup create` keeps, expiring older ones (`backup expire`)"),
-    "backup_retention_window": (False, str, "or: how far back every point stays restorable, like 7d (`backup expire`)"),
-}
 
 # Settings an AUGEO_* variable may give (it wins over the config file): variable ->
 # (environment kind, key). AUGEO_REDIS_EXPORT_SAS is a secret, so it has no file key.
@@ -100,18 +49,10 @@ ENV_VARIABLES: dict[str, tuple[str, str]] = {
     "AUGEO_DRILL_STOP_AT": (LOCAL, "drill_stop_at"),
     "AUGEO_PAUSE_AT": (LOCAL, "pause_at"),
 }
-_SECRET_KEYS = {"redis_export_sas": (False, str, "SAS URL of the RDB export container (AUGEO_REDIS_EXPORT_SAS only)")}
-WAL_STREAMING = ("off", "async", "sync")
 # A test and chaos hook, so it has no file key either: AUGEO_DRILL_STOP_AT=after:disaster
 # stops a drill at that phase boundary until AUGEO_HOME/drills/stopped-at.json is removed.
 # AUGEO_PAUSE_AT=STEP pauses a command (holding its lock) when it begins the progress
 # step whose name starts with STEP, until AUGEO_HOME/paused-at.json is removed.
-_HOOK_KEYS = {"drill_stop_at": (False, str, "before:PHASE or after:PHASE (AUGEO_DRILL_STOP_AT only)"),
-              "pause_at": (False, str, "the name of a progress step (AUGEO_PAUSE_AT only)")}
-# An App Service app name (the DNS label of NAME.azurewebsites.net), and a slot's base URL
-# for health probes: no credentials, query or fragment, since paths are appended to it.
-_WEBAPP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])")
-_BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 DRILL_PHASES = ("preflight", "workload", "disaster", "recovery", "verification", "service_check", "cleanup")
 
 
@@ -268,9 +209,10 @@ def load_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"environments", "defaults"})
     if unknown:
+        near = "; ".join(f"{k}: {m}" for k in unknown if (m := models.suggestion(k, ["environments", "defaults"])))
         raise ConfigError(
             f"{path}: unknown top-level key(s): {', '.join(unknown)}",
-            hint="allowed top-level tables are [environments.NAME] and [defaults]",
+            hint=(near + "; " if near else "") + "allowed top-level tables are [environments.NAME] and [defaults]",
         )
     _check_shape(path, data)
     return data
@@ -309,58 +251,39 @@ def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
         raise ConfigError(
             f'{source}: environments.{name}.kind is "{kind}"', hint='use "local" or "azure"'
         )
-    schema = _LOCAL_KEYS if kind == LOCAL else _AZURE_KEYS
-    unknown = sorted(set(raw) - set(schema))
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown key(s) in environments.{name}: {', '.join(unknown)}",
-            hint="known keys: " + ", ".join(sorted(schema)),
-        )
-    missing = sorted(k for k, (req, _, _) in schema.items() if req and k not in raw)
-    if missing:
-        raise ConfigError(
-            f"{source}: environments.{name} is missing required key(s): {', '.join(missing)}"
-        )
-    for key, value in raw.items():
-        typ = schema[key][1]
-        if typ is float and isinstance(value, int) and not isinstance(value, bool):
-            continue
-        if typ is int and isinstance(value, bool) or not isinstance(value, typ):
-            kinds = {str: "a string", int: "an integer", bool: "true or false", float: "a number"}
-            raise ConfigError(
-                f"{source}: environments.{name}.{key} must be {kinds[typ]}, "
-                f"got {value!r}"
-            )
-    settings = {k: v for k, v in raw.items() if k != "kind"}
+    checked = models.validate(kind, raw, f"environments.{name}", source)
+    settings = {k: v for k, v in checked.items() if k != "kind"}
     return Environment(name=name, kind=kind, settings=_checked(name, settings, source))
 
 
 def _from_variables(env: Environment) -> Environment:
     """Apply the AUGEO_* variables that set keys of this kind of environment."""
-    schema = {**(_LOCAL_KEYS if env.is_local else _AZURE_KEYS), **_SECRET_KEYS, **_HOOK_KEYS}
     settings = dict(env.settings)
     for variable, (kind, key) in ENV_VARIABLES.items():
         raw = os.environ.get(variable)
         if raw is None or raw == "" or kind != env.kind:
             continue
-        typ = schema[key][1]
+        typ = models.key_type(env.kind, key)
         try:
             settings[key] = typ(raw)
         except ValueError:
+            described = models.keys(env.kind).get(key, key)
             raise ConfigError(f"{variable}={raw!r} is not valid: {key} must be an integer",
-                              hint=f"unset {variable} or give {schema[key][2]}") from None
+                              hint=f"unset {variable} or give {described}") from None
     return Environment(env.name, env.kind, _checked(env.name, settings, "the AUGEO_* variables"))
 
 
 def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]:
     """Values that have a type but not every value of it makes sense."""
     timeout = settings.get("archive_timeout")
-    if timeout is not None and not 1 <= timeout <= 86400:
-        raise ConfigError(f"{source}: environments.{name}.archive_timeout must be 1..86400 seconds, "
+    if timeout is not None and not ARCHIVE_TIMEOUT[0] <= timeout <= ARCHIVE_TIMEOUT[1]:
+        raise ConfigError(f"{source}: environments.{name}.archive_timeout must be "
+                          f"{ARCHIVE_TIMEOUT[0]}..{ARCHIVE_TIMEOUT[1]} seconds, "
                           f"got {timeout}")
     workers = settings.get("service_workers")
-    if workers is not None and not 1 <= workers <= 16:
-        raise ConfigError(f"{source}: environments.{name}.service_workers must be 1..16, got {workers}")
+    if workers is not None and not SERVICE_WORKERS[0] <= workers <= SERVICE_WORKERS[1]:
+        raise ConfigError(f"{source}: environments.{name}.service_workers must be "
+                          f"{SERVICE_WORKERS[0]}..{SERVICE_WORKERS[1]}, got {workers}")
     bindir = settings.get("pg_bindir")
     if bindir and unsafe_characters(str(bindir)):
         # pg_ctl starts the postgres program beside it through /bin/sh.
@@ -382,22 +305,22 @@ def _checked(name: str, settings: dict[str, Any], source: str) -> dict[str, Any]
         raise ConfigError(f'{source}: environments.{name}.wal_streaming is "{mode}"',
                           hint="use " + ", ".join(f'"{m}"' for m in WAL_STREAMING))
     webapp = settings.get("webapp_name")
-    if webapp is not None and not _WEBAPP_NAME.fullmatch(str(webapp)):
+    if webapp is not None and not WEBAPP_NAME.fullmatch(str(webapp)):
         raise ConfigError(f"{source}: environments.{name}.webapp_name {webapp!r} is not an App Service app name",
                           hint="2 to 60 letters, digits and hyphens, not starting or ending with a hyphen")
     for key in ("production_url", "staging_url"):
         url = settings.get(key)
-        if url is not None and not _BASE_URL.fullmatch(str(url)):
+        if url is not None and not BASE_URL.fullmatch(str(url)):
             raise ConfigError(f"{source}: environments.{name}.{key} {url!r} is not a base URL",
                               hint="give http(s)://HOST[:PORT][/PATH] without user, query or fragment, "
                                    "e.g. https://app-augeo-staging-api-staging.azurewebsites.net")
     region = settings.get("geo_location")
-    if region is not None and not re.fullmatch(r"[a-z][a-z0-9]{2,39}", str(region)):
+    if region is not None and not REGION.fullmatch(str(region)):
         raise ConfigError(f'{source}: environments.{name}.geo_location "{region}" is not an Azure region name',
                           hint='use the region\'s programmatic name, e.g. "northeurope" (`az account list-locations`)')
     wait = settings.get("postgres_connect_wait")
-    if wait is not None and not 0 < wait <= 86400:
-        raise ConfigError(f"{source}: environments.{name}.postgres_connect_wait must be 0..86400 seconds, "
+    if wait is not None and not 0 < wait <= CONNECT_WAIT_MAX:
+        raise ConfigError(f"{source}: environments.{name}.postgres_connect_wait must be 0..{CONNECT_WAIT_MAX} seconds, "
                           f"got {wait}")
     stop = settings.get("drill_stop_at")
     if stop is not None:
@@ -433,7 +356,9 @@ def resolve(
     defaults = data.get("defaults", {}) or {}
     unknown_defaults = sorted(set(defaults) - {"env", "output"})
     if unknown_defaults:
-        raise ConfigError(f"{source}: unknown key(s) in [defaults]: {', '.join(unknown_defaults)}")
+        near = "; ".join(f"{k}: {m}" for k in unknown_defaults if (m := models.suggestion(k, ["env", "output"])))
+        raise ConfigError(f"{source}: unknown key(s) in [defaults]: {', '.join(unknown_defaults)}",
+                          hint=(near + "; " if near else "") + "[defaults] takes env and output")
 
     env_name = env or os.environ.get("AUGEO_ENV") or defaults.get("env") or LOCAL
     envs = data.get("environments", {}) or {}

@@ -1,4 +1,5 @@
-"""``augeoctl config from-terraform``: the config file's environments from Terraform outputs."""
+"""``augeoctl config from-terraform`` (the config file's environments from Terraform outputs) and
+``augeoctl config schema`` (its JSON Schema)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,18 @@ def from_terraform(name: str, input_path: str | None, chdir: Path | None, dry_ru
         return
     click.echo(f"{action} [environments.{name}] ({how}, {len(result.settings)} keys) "
                f"to {result.path}")
+
+
+@config_group.command("schema")
+@common_options
+def schema() -> None:
+    """Print the JSON Schema of the config file, for editors.
+
+    Every key of [environments.NAME] (local and Azure) and [defaults], with its type,
+    description, limits and allowed values. Save it beside the config file and point the
+    editor at it, e.g. `#:schema ./augeoctl-config.schema.json` as the TOML file's first
+    line (Taplo, Even Better TOML). The same schema is docs/augeoctl-config.schema.json.
+    """
+    from augeoctl.config_models import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from augeoctl import config
+from augeoctl import config_models
 from augeoctl.tfoutput import CONTRACT_KEYS
 from tests.terraform.tfparse import ENVIRONMENTS, ROOT, Block, Stack, parse_dir
 
@@ -596,7 +596,7 @@ def test_outputs_give_augeoctl_its_environment(env: str) -> None:
                  if b.type == "output" and b.labels == ("augeoctl_environment",))
     assert set(CONTRACT_KEYS) <= set(inner.get("value"))
     # Every key is one the config file knows, so `config from-terraform` accepts the output.
-    assert set(inner.get("value")) <= set(config._AZURE_KEYS)
+    assert set(inner.get("value")) <= set(config_models.AzureTable.model_fields)
 
 
 # A literal assigned to a secret-sounding name. Names of things (lower-case words, dots and
