@@ -124,12 +124,21 @@ def _incident(name: str, home: Path, handle: SandboxHandle) -> None:
         assert handle.sql("SELECT version_num FROM alembic_version")[0][0] != "0002"  # half-migrated
 
 
+def _sessions(handle: SandboxHandle):
+    import redis
+
+    return redis.Redis.from_url(handle.sandbox.redis_url(), socket_timeout=10)
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("path", [p for p in BOOKS if "local" in book(p).environments], ids=lambda p: p.name)
 def test_local_runbooks_run_on_a_fresh_sandbox(path: Path, home: Path) -> None:
     handle = SandboxHandle(home)
     try:
         assert run_cli("sandbox", "up", home=home).returncode == 0
+        if path.stem == "redis-loss":
+            _sessions(handle).set("session:kept", "alice", ex=3600)  # the snapshot holds these
+            _sessions(handle).set("counter:forever", 7)
         assert run_cli("backup", "create", "--kind", "all", home=home).returncode == 0
         xid = _damage(handle) if path.stem == "point-in-time-restore" else None
         _incident(path.stem, home, handle)
@@ -154,6 +163,12 @@ def test_local_runbooks_run_on_a_fresh_sandbox(path: Path, home: Path) -> None:
             assert record["captured"]["LATEST"]
         if path.stem == "redis-loss":
             assert record["captured"]["SNAPSHOT"].startswith("redis-")
+            # The snapshot's keys are back in the live cache, with their time to live.
+            live = _sessions(handle)
+            assert live.get("session:kept") == b"alice" and 0 < live.ttl("session:kept") <= 3600
+            assert live.get("counter:forever") == b"7" and live.ttl("counter:forever") == -1
+            assert int(record["captured"]["COPIED"]) >= 2
+            assert not run_cli("targets", "list", "-o", "json", home=home).json()["targets"]  # dropped
         listed = run_cli("runbook", "list", "-o", "json", home=home).json()["runbooks"]
         assert next(i for i in listed if i["name"] == path.stem)["last_run"]["result"] == "passed"
     finally:

@@ -23,7 +23,7 @@ from typing import Any
 from augeoctl.backends.base import BackupInfo, RedisBackend, VerifyResult
 from augeoctl.backends.local_targets import TargetStore, remove_partials, write_json
 from augeoctl.core import Check
-from augeoctl.errors import BackupError, DependencyError, TargetExists
+from augeoctl.errors import BackupError, DependencyError, TargetExists, UsageError
 from augeoctl.local import procs, tools
 from augeoctl.local.endpoints import redis_url
 from augeoctl.local.redis import loaded, write_conf
@@ -283,3 +283,34 @@ class LocalRedisBackend(RedisBackend):
 
     def drop_target(self, name: str) -> None:
         self.targets.remove(name)
+
+    def copy_back(self, name: str, *, replace: bool, dry_run: bool) -> dict[str, Any]:
+        """Copy the keys of Redis target ``name`` into the live Redis (DUMP, then RESTORE
+        with the key's remaining time to live). A key the live Redis already holds was
+        written since it came back, so it is kept unless ``replace``; a key whose time to
+        live ran out meanwhile is not copied. The target is left as it is."""
+        import redis
+
+        state = self.targets.state(name)
+        if state is None:
+            raise UsageError(f'no restored target "{name}"', hint="`augeoctl targets list` shows them")
+        if state.get("kind") != "redis" or state.get("status") != "ready":
+            raise UsageError(f'target "{name}" is not a ready Redis target',
+                             hint="copy-back copies a Redis target's keys; a PostgreSQL target is compared and "
+                                  "copied back with SQL (runbooks/point-in-time-restore.md)")
+        source = redis.Redis.from_url(str(state["url"]), socket_timeout=10)
+        live = redis.Redis.from_url(self.sandbox.redis_url(), socket_timeout=10)
+        copied = kept = expired = 0
+        for key in source.scan_iter(count=1000):
+            if live.exists(key) and not replace:
+                kept += 1
+                continue
+            dumped, ttl = source.dump(key), source.pttl(key)
+            if dumped is None or ttl == -2:
+                expired += 1
+                continue
+            if not dry_run:
+                live.restore(key, max(int(ttl), 0), dumped, replace=True)
+            copied += 1
+        return {"target": name, "into": "the sandbox's Redis", "copied": copied, "kept_live": kept,
+                "expired": expired, "replace": replace, "dry_run": dry_run}

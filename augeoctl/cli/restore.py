@@ -272,6 +272,28 @@ def targets_list() -> None:
     emit({"targets": items}, text)
 
 
+@targets.command("copy-back")
+@click.argument("name", shell_complete=complete_targets)
+@click.option("--replace", is_flag=True,
+              help="Overwrite keys the live Redis holds (default: keep them: they were written since it came back).")
+@click.option("--dry-run", is_flag=True, help="Count what would be copied; write nothing.")
+@common_options
+@exclusive
+def targets_copy_back(name: str, replace: bool, dry_run: bool) -> None:
+    """Copy a restored Redis target's keys into the live Redis (sandbox).
+
+    Each key goes with its remaining time to live (DUMP/RESTORE). Keys the live Redis
+    already holds are kept unless --replace; keys that expired meanwhile are skipped. The
+    target stays until `targets drop`. On Azure the cache is restored by importing an
+    export instead (runbooks/redis-loss.md).
+    """
+    result = platform_for(settings()).copy_back_redis_target(name, replace=replace, dry_run=dry_run)
+    verb = "would copy" if dry_run else "copied"
+    emit(result, f"{verb} {result['copied']} key(s) from {name} into {result['into']}; "
+                 f"kept {result['kept_live']} the live Redis already held"
+                 + (f"; {result['expired']} expired meanwhile" if result["expired"] else ""))
+
+
 @targets.command("drop")
 @click.argument("name", shell_complete=complete_targets)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for the name to be typed.")

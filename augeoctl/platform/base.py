@@ -168,6 +168,10 @@ class Platform(ABC):
         """A NEW Redis started from a stored RDB (``restore --redis``); the live one is untouched."""
         raise self._no_redis_targets()
 
+    def copy_back_redis_target(self, name: str, *, replace: bool, dry_run: bool) -> dict[str, Any]:
+        """The keys of a Redis target copied into the live Redis (``targets copy-back``)."""
+        raise self._no_redis_targets()
+
     def _no_redis_targets(self) -> RestoreRefused:
         return RestoreRefused(
             f"a Redis restore into a new target is a sandbox operation; {self.title} restores its cache "

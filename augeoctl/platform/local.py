@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from augeoctl.backends.base import BackupInfo, RestorePlan
 from augeoctl.backends.local_pg import LocalPostgresBackend
@@ -167,6 +167,9 @@ class LocalPlatform(Platform):
 
     def drop_redis_target(self, name: str) -> None:
         LocalRedisBackend(self.sandbox).drop_target(name)
+
+    def copy_back_redis_target(self, name: str, *, replace: bool, dry_run: bool) -> dict[str, Any]:
+        return LocalRedisBackend(self.sandbox).copy_back(name, replace=replace, dry_run=dry_run)
 
     def start_service(self, pg_dsn: str, redis_url: str, folder: Path) -> ReferenceService:
         """The reference service against the given data; pid file and log in ``folder``."""
