@@ -103,7 +103,7 @@ def test_there_are_runbooks_with_azure_steps() -> None:
 def test_azure_steps_run_against_azure(staging: Staging, path: Path) -> None:
     r = run_cli("runbook", "run", path.stem, "--env", "staging", "--yes", "-o", "json",
                 home=staging.home, env=staging.env)
-    assert r.returncode == 0, r
+    assert r.returncode == 0, r.stdout + r.stderr
     record = r.json()
     book = model.parse(path.read_text(), path.stem, path)
     assert [s["number"] for s in record["steps"]] == [s.number for s in book.steps if s.runs_on("azure")]

@@ -84,6 +84,18 @@ def test_acs_expected_records_and_states_match(tmp_path, arm, credential, knot) 
     assert gets[0].headers["Authorization"] == f"Bearer {credential.token}"
 
 
+def test_expected_from_acs_takes_its_dmarc_value_as_a_suggestion(tmp_path, arm, credential, knot) -> None:
+    """ACS suggests a bare DMARC record; a domain that adds rua= (as Terraform does) is not
+    drift: it is the acs.record.dmarc warning, and the records ACS requires are compared."""
+    r = run(config(tmp_path, arm), knot, "good.example", "--expected-from", "acs")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    acs_rows = [d for d in report["drift"] if d["source"].startswith("ACS")]
+    assert acs_rows and all(d["status"] == "match" for d in acs_rows if not d["name"].startswith("_dmarc."))
+    assert not [f for f in report["findings"] if f["id"] == "drift.record" and f["status"] != "pass"]
+    assert {f["id"]: f["status"] for f in report["findings"]}["acs.record.dmarc"] == "warn"
+
+
 def test_acs_reports_unverified_states_and_wrong_values(tmp_path, arm, credential, knot) -> None:
     r = run(config(tmp_path, arm), knot, "dmarcnone.example")
     report = json.loads(r.stdout)
