@@ -23,6 +23,8 @@ def _xact(sandbox: SandboxHandle, *statements: str) -> str:
 def damage(sandbox: SandboxHandle) -> dict:
     sandbox.sql("CREATE TABLE app.doomed AS SELECT g AS id FROM generate_series(1, 30) g")
     sandbox.sql("CREATE TABLE app.scratch AS SELECT g AS id FROM generate_series(1, 40) g")
+    sandbox.sql("CREATE SCHEMA junk")
+    sandbox.sql("CREATE TABLE junk.t1 AS SELECT g AS id FROM generate_series(1, 10) g")
     # The backup remembers the catalog: the names of tables dropped later.
     assert run_cli("backup", "create", home=sandbox.home).returncode == 0
     events = [r[0] for r in sandbox.sql("SELECT id FROM app.events ORDER BY id")]
@@ -32,8 +34,9 @@ def damage(sandbox: SandboxHandle) -> dict:
     truncate = _xact(sandbox, "TRUNCATE app.scratch")
     drop = _xact(sandbox, "DROP TABLE app.doomed")
     rewrite = _xact(sandbox, "ALTER TABLE app.organizations ALTER COLUMN name TYPE varchar(50)")
+    schema = _xact(sandbox, "DROP SCHEMA junk CASCADE")
     return {"events": events, "small": small, "delete": delete, "update": update, "truncate": truncate,
-            "drop": drop, "rewrite": rewrite}
+            "drop": drop, "rewrite": rewrite, "schema": schema}
 
 
 def _search(sandbox: SandboxHandle, *args: str) -> dict[str, dict]:
@@ -49,6 +52,8 @@ def test_search_lists_delete_update_truncate_and_drop_with_names(sandbox: Sandbo
     assert ops[damage["update"]] == [("UPDATE", "app.users", 150)]
     assert ops[damage["truncate"]] == [("TRUNCATE", "app.scratch", None)]
     assert ops[damage["drop"]] == [("DROP TABLE", "app.doomed", None)]
+    # A dropped schema is named with the tables that went with it.
+    assert ops[damage["schema"]][0][:2] == ("DROP SCHEMA", "junk (with junk.t1)")
     # Below --min-rows, and a rewrite that keeps every row, are not damage.
     assert damage["small"] not in found and damage["rewrite"] not in found
     assert list(found) == sorted(found, key=lambda x: found[x]["committed_at"])
