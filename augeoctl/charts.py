@@ -25,6 +25,7 @@ class Chart:
     lines: dict[str, float] = field(default_factory=dict)  # name -> y of a horizontal line
     log_y: bool = False
     x_ticks: Sequence[tuple[float, str]] = ()  # labelled x positions; default: 6 numbers
+    colors: dict[str, str] = field(default_factory=dict)  # series or line name -> colour (else the palette)
 
     def _values(self) -> list[float]:
         ys = [y for pts in self.series.values() for _, y in pts] + list(self.lines.values())
@@ -85,13 +86,13 @@ def svg(chart: Chart, width: int = 720, height: int = 400) -> str:
         out.append(f'<text x="{tx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{escape(label)}</text>')
     legend = 0
     for n, (name, y) in enumerate(chart.lines.items()):
-        color = PALETTE[(len(chart.series) + n) % len(PALETTE)]
+        color = chart.colors.get(name, PALETTE[(len(chart.series) + n) % len(PALETTE)])
         out.append(f'<line x1="{left}" y1="{ty(y):.1f}" x2="{width - right}" y2="{ty(y):.1f}" stroke="{color}" '
                    'stroke-dasharray="6 4"/>')
         out.append(_legend(width - right, top, legend, color, name, dashed=True))
         legend += 1
     for n, (name, pts) in enumerate(chart.series.items()):
-        color = PALETTE[n % len(PALETTE)]
+        color = chart.colors.get(name, PALETTE[n % len(PALETTE)])
         pts = sorted(pts)
         if len(pts) > 1:
             out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="'

@@ -1,7 +1,9 @@
-"""``augeoctl loadtest``: Locust runs judged by SLO gates, and their Azure Load Testing export."""
+"""``augeoctl loadtest``: Locust runs judged by SLO gates, their history, and their Azure Load
+Testing export."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.resources import as_file
@@ -47,11 +49,30 @@ def _text(r: dict[str, Any]) -> str:
              f"generator: {where}; {cpu}", "",
              table(rows, ["SCOPE", "GATE", "THRESHOLD", "MEASURED", "RESULT"]), "",
              f"results: {r['results_dir']} (report.html, locust_stats.csv, summary.json)"]
+    if r.get("latency_svg"):
+        lines.append(f"latency over time against the gates: {r['latency_svg']}")
     if r["generator_saturated"]:
         notes = "; ".join(r["generator_notes"])
         lines.insert(1, f"INVALID: the load generator saturated a core ({notes}); the latencies measured are "
                         "not trustworthy: add workers (--workers, --expect-workers) or lower the users")
     return "\n".join(lines)
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _history_text(r: dict[str, Any]) -> str:
+    if not r["runs"]:
+        return f"no load tests yet on {r['environment']}: run `augeoctl loadtest run --profile smoke`"
+
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:g} ms"
+
+    rows = [[str(x["started_at"])[:19].replace("T", " "), x["profile"], x["verdict"], ms(x["p95_ms"]),
+             ms(x["p95_gate_ms"]), str(x["requests"] if x["requests"] is not None else "-"),
+             x["results_dir"] or ""] for x in r["runs"]]
+    return table(rows, ["STARTED (UTC)", "PROFILE", "VERDICT", "P95", "P95 GATE", "REQUESTS", "RESULTS"])
 
 
 @click.group()
@@ -85,10 +106,15 @@ def run_cmd(profile: str, host: str | None, workers: int | None, expect_workers:
             results: str | None, run_time: str | None) -> None:
     """Run a profile headless and judge it.
 
+    The run's latency percentiles over time are drawn against its gates as latency.svg in
+    the results folder (and in the terminal, when stdout is one); the run is kept in the
+    history (`augeoctl loadtest history`).
+
     Exit codes: 0 every gate holds; 4 a gate failed, or the generator saturated a core
     (verdict INVALID); 3 the target (or a remote worker) is unreachable; 1 Locust failed;
     2 bad input.
     """
+    from augeoctl.loadtest import history
     from augeoctl.loadtest.gates import LOCUSTFILE, get_profile
     from augeoctl.loadtest.run import Topology, run
     from augeoctl.loadtest.target import resolve_host, validate_host
@@ -114,12 +140,49 @@ def run_cmd(profile: str, host: str | None, workers: int | None, expect_workers:
         validate_host(host)  # before anything starts
     out = Path(results) if results else Path("results") / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     rep = reporter()
-    result = run(prof, resolve_host(platform_for(settings()), host, rep), lf, out, rep, topology)
-    emit(result.to_dict(), _text)
+    s = settings()
+    result = run(prof, resolve_host(platform_for(s), host, rep), lf, out, rep, topology)
+    data = result.to_dict()
+    history.save(s.home, data, s.env.name)
+    drawing = ""
+    if s.output == "text" and result.latency_svg and _stdout_is_terminal():
+        from augeoctl import charts
+        from augeoctl.loadtest.timeline import chart_for_run
+
+        drawing = "\n\n" + charts.terminal(chart_for_run(Path(result.results_dir), prof.name, prof.gates)).rstrip()
+    emit(data, lambda r: _text(r) + drawing)
     if result.verdict != "PASS":
         failed = [f"{g.scope} {g.gate}" for g in result.gates if not g.passed]
         why = ", ".join(failed) if result.verdict == "FAIL" else "the load generator saturated a core"
         raise VerdictFailed(f"load test {result.verdict}: {why}")
+
+
+@loadtest.command("history")
+@click.option("--profile", shell_complete=complete_profiles, help="Only the runs of this SLO profile.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs to list.")
+@click.option("--plot", is_flag=True,
+              help="Also chart p95 per profile across the runs against the p95 gate: in the terminal, and "
+                   "as loadtests/p95-history.svg in AUGEO_HOME.")
+@common_options
+def history_cmd(profile: str | None, limit: int, plot: bool) -> None:
+    """List past load tests of the environment with their p95 and verdict (newest first).
+
+    Every finished `loadtest run` is kept (AUGEO_HOME/loadtests), whatever its verdict;
+    the listing is of the runs against this command's environment (--env) only.
+    """
+    from augeoctl.loadtest import history
+
+    s = settings()
+    runs = [history.row(r) for r in history.load(s.home, s.env.name, profile)[:limit]]
+    result: dict[str, Any] = {"environment": s.env.name, "runs": runs}
+    if plot and runs:
+        from augeoctl import charts
+
+        drawn = history.draw(runs, s.home)
+        result["plot"] = str(drawn.path)
+        emit(result, lambda r: f"{_history_text(r)}\n\n{charts.terminal(drawn.chart)}svg: {r['plot']}")
+        return
+    emit(result, _history_text)
 
 
 @loadtest.command("export-azure")

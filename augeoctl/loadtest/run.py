@@ -10,7 +10,8 @@ Three ways to generate the load (``Topology``):
   HOST``) and runs once they are all connected.
 
 The master (or the single process) writes Locust's CSVs and HTML report; the gates are
-evaluated from its ``PREFIX_stats.csv`` by :func:`augeoctl.loadtest.gates.evaluate`.
+evaluated from its ``PREFIX_stats.csv`` by :func:`augeoctl.loadtest.gates.evaluate`, and
+its ``PREFIX_stats_history.csv`` is drawn against them (:mod:`augeoctl.loadtest.timeline`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from augeoctl.errors import DependencyError, OperationFailed, UsageError
+from augeoctl.loadtest import timeline
 from augeoctl.loadtest.gates import GateResult, Profile, evaluate, read_stats
 from augeoctl.loadtest.generator import (  # noqa: F401 (SATURATED: part of this module's face)
     SATURATED,
@@ -107,6 +109,7 @@ class RunResult:
     totals: dict[str, Any]
     generator_cpu_peak: float | None = None  # highest figure between two samples, start-up included
     generator_basis: str = ""  # how generator_cpu_max was measured
+    latency_svg: str | None = None  # p50/p95/p99 over time against the gates, beside the results
 
     @property
     def verdict(self) -> str:
@@ -172,7 +175,7 @@ def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, report
         env[BASIC_AUTH_VARIABLE] = credentials
     shown = redact(host)
     results_dir.mkdir(parents=True, exist_ok=True)
-    prefix = results_dir / "locust"
+    prefix = results_dir / timeline.CSV_PREFIX
     cmd = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", bare,
            "-u", str(profile.users), "-r", f"{profile.spawn_rate:g}", "-t", f"{max(1, round(profile.run_seconds))}s",
            "--csv", str(prefix), "--html", str(results_dir / "report.html"), "--only-summary",
@@ -214,11 +217,13 @@ def run(profile: Profile, host: str, locustfile: Path, results_dir: Path, report
     stats = read_stats(stats_csv)
     health = judge_run(sampler, log_text, profile, topology)
     agg = stats.get("Aggregated")
+    drawn = timeline.write_chart(results_dir, profile.name, profile.gates)
     result = RunResult(
         profile=profile.name, host=shown, started_at=started, seconds=round(seconds, 1), mode=topology.mode,
         workers=topology.workers, gates=tuple(evaluate(profile, stats)), generator_cpu_max=health.cpu_max,
         generator_saturated=health.saturated, generator_notes=health.reasons, results_dir=str(results_dir),
         totals=asdict(agg) if agg else {}, generator_cpu_peak=health.cpu_peak, generator_basis=health.basis,
+        latency_svg=str(drawn) if drawn else None,
     )
     (results_dir / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     return result

@@ -21,6 +21,7 @@ from augeoctl.loadtest.gates import (
     load_profiles,
     read_stats,
 )
+from augeoctl.loadtest.timeline import gate_lines, latency_series, read_history
 from augeoctl.local import tools
 from tests.conftest import REPO, SandboxHandle, run_cli
 from tests.http_server import Answer, JsonServer
@@ -181,6 +182,37 @@ def test_smoke_run_against_the_sandbox_service_passes_on_two_processes(sandbox: 
     for name in ("report.html", "locust_stats.csv", "summary.json"):
         assert (out / name).exists()
     assert json.loads((out / "summary.json").read_text())["verdict"] == "PASS"
+
+
+@pytest.mark.integration
+def test_a_smoke_run_draws_its_latency_against_the_gates_and_joins_the_history(sandbox: SandboxHandle,
+                                                                                tmp_path) -> None:
+    out = tmp_path / "smoke"
+    r = run_cli("loadtest", "run", "--profile", "smoke", "--run-time", "6s", "--workers", "1",
+                "--results", str(out), "-o", "json", home=sandbox.home)
+    data = r.json()  # stdout is the result alone: nothing drawn on it with -o json
+    assert r.returncode == (0 if data["verdict"] == "PASS" else 4), r  # the verdict is not this test's matter
+    svg = Path(data["latency_svg"])
+    assert svg == out / "latency.svg" and json.loads((out / "summary.json").read_text())["latency_svg"] == str(svg)
+    drawing = svg.read_text()
+    gates = get_profile(REPO / "loadtests" / "slo.toml", "smoke").gates
+    for label in ("avg gate 500 ms", "p95 gate 1000 ms", "p99 gate 2000 ms"):
+        assert f">{label}</text>" in drawing
+    assert len(re.findall(r'<line x1="70" [^>]*stroke-dasharray', drawing)) == len(gate_lines(gates)) == 3
+    values = latency_series(read_history(out / "locust_stats_history.csv"))
+    assert values["p95"] and len(re.findall("<circle ", drawing)) == sum(len(v) for v in values.values())
+
+    listed = run_cli("loadtest", "history", "--profile", "smoke", "-o", "json", home=sandbox.home)
+    assert listed.returncode == 0, listed
+    run = next(x for x in listed.json()["runs"] if x["results_dir"] == str(out))
+    assert (run["verdict"], run["p95_ms"], run["p95_gate_ms"]) == (data["verdict"], data["totals"]["p95_ms"], 1000)
+    assert run["latency_svg"] == str(svg)
+    tsv = run_cli("loadtest", "history", "--profile", "smoke", "-o", "tsv", home=sandbox.home).stdout
+    assert tsv.splitlines()[0].split("\t")[:6] == ["id", "started_at", "profile", "environment", "verdict", "p95_ms"]
+    assert str(out) in tsv
+    plotted = run_cli("loadtest", "history", "--profile", "smoke", "--plot", "-o", "json", home=sandbox.home)
+    chart = Path(plotted.json()["plot"])
+    assert chart == sandbox.home / "loadtests" / "p95-history.svg" and "p95 gate 1000 ms" in chart.read_text()
 
 
 def slow_api(path: str, _headers: Mapping[str, str]) -> Answer:
