@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 NOX_REQUIREMENT = "nox>=2024.4.15"
@@ -229,7 +230,12 @@ def secrets(session: nox.Session) -> None:
     """Secret scanning: detect-secrets over the tracked files, against .secrets.baseline."""
     session.install("detect-secrets>=1.5")
     files = subprocess.run(["git", "ls-files", "-z"], check=True, capture_output=True).stdout.decode().split("\0")
-    session.run("detect-secrets-hook", "--baseline", ".secrets.baseline", *[f for f in files if f])
+    # Against a copy of the baseline: the hook rewrites a baseline whose findings only moved
+    # lines (exit 3), which is no new finding; a new finding is exit 1 and fails.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = shutil.copy(".secrets.baseline", Path(tmp) / "baseline.json")
+        session.run("detect-secrets-hook", "--baseline", str(copy), *[f for f in files if f and f != ".secrets.baseline"],
+                    success_codes=[0, 3])
 
 
 @nox.session
