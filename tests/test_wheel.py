@@ -124,10 +124,11 @@ def test_loadtest_run_drives_the_packaged_locustfile(venv: Path, tmp_path: Path)
 
 
 def test_the_traffic_query_is_packaged(venv: Path, tmp_path: Path) -> None:
-    code = "from augeoctl.health.azure import QUERIES; print((QUERIES / 'traffic.kql').read_text(), end='')"
+    code = "from augeoctl.health.azure import kql; print(kql('traffic'), end='')"
     r = installed(venv, tmp_path, "python", "-c", code)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == (REPO / "dashboards" / "queries" / "traffic.kql").read_text()
+    queries = REPO / "dashboards" / "queries"
+    assert r.stdout == (queries / "api_traffic.kql").read_text() + (queries / "traffic.kql").read_text()
 
 
 def test_the_schema_migrations_are_packaged(venv: Path, tmp_path: Path) -> None:

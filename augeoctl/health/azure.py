@@ -2,7 +2,7 @@
 
 - endpoints: ``/health``, ``/health/live`` and ``/health/ready`` of ``api_url`` and
   ``admin_url``;
-- traffic: ``dashboard/queries/traffic.kql`` over the Log Analytics workspace of the
+- traffic: the ``traffic`` query (``kql``) over the Log Analytics workspace of the
   workspace-based Application Insights (requests, errors and latency over 5 minutes);
 - compute: the App Service plan's CPU and memory from Azure Monitor;
 - PostgreSQL: the Flexible Server's state and HA state from ARM, its metrics from Azure
@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 # Shipped with the package (dashboards/queries/ holds identical copies for the workbook);
 # reached from the top package so the dashboard's own package is not imported.
 QUERIES = resources.files("augeoctl") / "dashboard" / "queries"
+# The definition of the API's traffic (the KQL function ``api_traffic``) that every query
+# starts with; terraform/modules/alerts/workbook.tf joins the files the same way.
+DEFINITION = "api_traffic.kql"
 
 BACKUPS_TTL_S = 60.0  # the dashboard polls every few seconds; backups change daily
 
@@ -69,13 +72,21 @@ def sites(env: Environment) -> dict[str, str]:
             if env.get(key)}
 
 
+def kql(name: str) -> str:
+    """The query ``name`` as it runs: the shared definition, then ``NAME.kql``'s own statement."""
+    return (QUERIES / DEFINITION).read_text() + (QUERIES / f"{name}.kql").read_text()
+
+
 def probe_traffic(env: Environment, credential: Any = None,
                   query_file: Path | Traversable | None = None) -> TrafficReading | Unreadable:
-    """The traffic KQL over the last 5 minutes: one row of requests, failures and latencies."""
+    """The traffic KQL over the last 5 minutes: one row of requests, failures and latencies.
+
+    ``query_file`` replaces it with a whole query of its own.
+    """
     workspace = env.get("log_analytics_workspace_id")
     if not workspace:
         return Unreadable("app-insights", "no log_analytics_workspace_id in the config")
-    kql = (query_file or QUERIES / "traffic.kql").read_text()
+    query = query_file.read_text() if query_file else kql("traffic")
     try:
         from azure.monitor.query import LogsQueryClient, LogsQueryStatus
 
@@ -88,7 +99,7 @@ def probe_traffic(env: Environment, credential: Any = None,
             kwargs["connection_verify"] = str(env.get("ca_bundle"))
         client = LogsQueryClient(credential or azure.credential(env), **kwargs)
         with azure.translated("querying Application Insights"):
-            result = client.query_workspace(str(workspace), kql, timespan=timedelta(minutes=5))
+            result = client.query_workspace(str(workspace), query, timespan=timedelta(minutes=5))
     except AugeoError as exc:
         return _unreadable("app-insights", exc)
     if result.status != LogsQueryStatus.SUCCESS or not result.tables or not result.tables[0].rows:

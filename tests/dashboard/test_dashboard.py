@@ -90,7 +90,7 @@ def test_redis_panel_goes_down_and_comes_back_while_others_keep_updating(home: P
 def test_traffic_on_azure_runs_the_workbook_kql_through_the_real_logs_client(tmp_path) -> None:
     from augeoctl.config import Environment
     from augeoctl.dashboard.sources import app_insights_traffic_source
-    from augeoctl.health.azure import QUERIES
+    from augeoctl.health.azure import kql
     from tests.fakearm.monitor import FakeMonitor
     from tests.fakearm.server import FakeArm, TestCredential
 
@@ -104,7 +104,7 @@ def test_traffic_on_azure_runs_the_workbook_kql_through_the_real_logs_client(tmp
         data = fetch()
         assert data.state == "ok"
         assert "rate 4.0/s" in data.lines[0] and "p95 420 ms" in data.lines[1]
-        assert logs.queries[0]["query"] == (QUERIES / "traffic.kql").read_text()  # the workbook's own KQL
+        assert logs.queries[0]["query"] == kql("traffic")  # the workbook table's own KQL
         logs.logs_rows = [[1200, 90, 3200.0, 80.0, 4000.0, 9000.0, 4.0, 0.075]]
         hot = fetch()
         assert hot.state == "degraded" and "error-rate" in hot.lines[2] and "response-time" in hot.lines[2]
@@ -163,17 +163,6 @@ def test_one_tab_per_environment_and_t_switches() -> None:
             assert tc.active == "env-local"
             assert {p.title_text: p.state for p in app.query(Panel)} == {"Service": "ok", "API": "down"}
     asyncio.run(run())
-
-
-def test_the_workbook_runs_the_same_kql_as_the_terminal() -> None:
-    import json
-
-    from augeoctl.health.azure import QUERIES
-    from tests.conftest import REPO
-
-    workbook = json.loads((REPO / "dashboards" / "workbook.json").read_text())
-    items = {i["name"]: i["content"]["query"] for i in workbook["items"] if i["type"] == 3}
-    assert items == {q.name.removesuffix(".kql"): q.read_text() for q in QUERIES.iterdir() if q.name.endswith(".kql")}
 
 
 def test_sparkline_scales_to_its_maximum_and_marks_failures() -> None:

@@ -7,19 +7,24 @@ that holds in production but not in dev is caught where it matters.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from augeoctl import config_models
+from augeoctl.health.azure import DEFINITION
 from augeoctl.tfoutput import CONTRACT_KEYS
-from tests.terraform.tfparse import ENVIRONMENTS, ROOT, Block, Stack, parse_dir
+from tests.terraform.tfparse import ENVIRONMENTS, ROOT, Block, Stack, parse_dir, parse_file
 
 pytestmark = pytest.mark.skipif(not (ROOT / "envs").is_dir(), reason="terraform/envs not written yet")
 
+REPO = ROOT.parent
 ENVS = pytest.mark.parametrize("env", ENVIRONMENTS)
 
 
@@ -552,11 +557,55 @@ def test_availability_test_on_health_with_certificate_lifetime_check(env: str) -
 def test_workbook_is_deployed_with_the_dashboard_kql() -> None:
     local = locals_of("alerts")
     assert "dashboards/workbook.json" in local["workbook"]
-    assert "dashboards/queries/traffic.kql" in local["kql"]
-    assert "query = local.kql" in local["workbook_items"]
-    for key in ("workbook", "kql"):
+    assert local["workbook_queries"].endswith("/dashboards/queries")
+    assert f'file("${{local.workbook_queries}}/{DEFINITION}")' in local["kql"]
+    assert "query = local.kql[" in local["workbook_items"]
+    workbook = next(b for b in parse_dir(ROOT / "modules" / "alerts")
+                    if b.type == "resource" and b.labels[0] == "azurerm_application_insights_workbook")
+    assert workbook.get("data_json") == "${local.workbook_json}"
+    for key in ("workbook", "workbook_queries"):
         rel = re.search(r"\$\{path\.module\}/([^\")]+)", local[key]).group(1)
-        assert (ROOT / "modules" / "alerts" / rel).resolve().is_file()
+        assert (ROOT / "modules" / "alerts" / rel).resolve().exists()
+
+
+def test_the_deployed_workbook_takes_its_queries_from_the_files(tmp_path: Path) -> None:
+    """workbook.tf under `terraform console` (locals only: no provider, no init): data_json.
+
+    The copy of workbook.json it reads has stale queries; what it deploys must be the
+    repository's workbook.json, whose queries the dashboard tests hold to the files.
+    """
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not on PATH")
+    source = ROOT / "modules" / "alerts" / "workbook.tf"
+    assert {b.type for b in parse_file(source)} - {"__comments__"} == {"locals"}
+    module = tmp_path / "terraform" / "modules" / "alerts"
+    module.mkdir(parents=True)
+    shutil.copy2(source, module)
+    shutil.copytree(REPO / "dashboards", tmp_path / "dashboards")
+    expected = json.loads((REPO / "dashboards" / "workbook.json").read_text())
+    stale = json.loads(json.dumps(expected))
+    for item in stale["items"]:
+        if item["type"] == 3:
+            item["content"]["query"] = "// stale"
+    (tmp_path / "dashboards" / "workbook.json").write_text(json.dumps(stale))
+    done = subprocess.run([terraform, "console"], input="local.workbook_json\n", cwd=module,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    # The console prints a string as an HCL literal: JSON's escapes, with ${ and %{ doubled.
+    literal = done.stdout.strip().replace("$${", "${").replace("%%{", "%{")
+    assert json.loads(json.loads(literal)) == expected
+
+
+@ENVS
+def test_the_workbooks_failure_rate_line_is_the_error_rate_alert(env: str) -> None:
+    s = stack(env)
+    rule = only(s, "azurerm_monitor_scheduled_query_rules_alert_v2")
+    assert value(s, rule, "criteria", "metric_measure_column") == "error_rate_percent"
+    workbook = json.loads((REPO / "dashboards" / "workbook.json").read_text())
+    (line,) = (i["content"]["chartSettings"]["customThresholdLine"] for i in workbook["items"]
+               if i["type"] == 3 and i["content"].get("chartSettings", {}).get("yAxis") == ["error_rate"])
+    assert math.isclose(float(line) * 100, value(s, rule, "criteria", "threshold"))
 
 
 @ENVS

@@ -291,18 +291,7 @@ resource "azurerm_monitor_activity_log_alert" "autoscale_failed" {
   }
 }
 
-# The portal workbook: dashboards/workbook.json with its KQL taken from
-# dashboards/queries/traffic.kql, the file `augeoctl dashboard` runs.
-locals {
-  workbook = jsondecode(file("${path.module}/../../../dashboards/workbook.json"))
-  kql      = file("${path.module}/../../../dashboards/queries/traffic.kql")
-  workbook_items = [
-    for item in local.workbook.items : jsondecode(item.name == "traffic"
-      ? jsonencode(merge(item, { content = merge(item.content, { query = local.kql }) }))
-    : jsonencode(item))
-  ]
-}
-
+# The portal workbook, as workbook.tf builds it from dashboards/.
 resource "azurerm_application_insights_workbook" "traffic" {
   name                = var.workbook_id
   location            = var.location
@@ -310,6 +299,6 @@ resource "azurerm_application_insights_workbook" "traffic" {
   display_name        = "Augeo API traffic (${var.prefix})"
   source_id           = lower(var.log_analytics_workspace_id)
   category            = "workbook"
-  data_json           = jsonencode(merge(local.workbook, { items = local.workbook_items }))
+  data_json           = local.workbook_json
   tags                = var.tags
 }
