@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from augeoctl.dashboard.panel import PanelData, ago, firing, pct, traffic_lines
+from augeoctl.dashboard.panel import History, PanelData, ago, firing, pct, traffic_lines
 from augeoctl.health import (
     FlexibleServerReading,
     ManagedRedisReading,
@@ -37,33 +37,33 @@ def compute(p: PlanReading, t: Thresholds | None = None) -> PanelData:
         f"CPU {pct(p.cpu_percent)}   memory {pct(p.memory_percent)}   (1-min average, {at})"))
 
 
-def postgres(p: FlexibleServerReading) -> PanelData:
-    """State and HA (ARM), connections/CPU/storage (Azure Monitor), tx/s and longest query
-    (enhanced metrics), and RPO exposure: the newest backup."""
+def postgres(p: FlexibleServerReading, tps: History) -> PanelData:
+    """State and HA (ARM), connections/CPU/storage (Azure Monitor), longest query and the
+    trend of transactions/s (enhanced metrics), and RPO exposure: the newest backup."""
     ha = p.ha_mode + (f" ({p.ha_state})" if p.ha_state else "")
     lines = [f"{p.server}: {p.state}   HA {ha}",
              f"connections {p.connections}   CPU {pct(p.cpu_percent)}   storage {pct(p.storage_percent)}"]
     if p.enhanced_metrics:
-        tps = "-" if p.tps is None else f"{p.tps:.1f}"
-        longest = format_duration(p.longest_query_s)
-        lines.append(f"tx/s {tps}   longest query {longest}")
+        lines.append(f"longest query {format_duration(p.longest_query_s)}")
     else:
         lines.append("tx/s, longest query: set metrics.collector_database_activity=on")
     lines.append(f"RPO exposure: newest backup {ago(p.newest_backup_at, datetime.now(UTC))} ago; "
                  "WAL archived continuously by Azure (PITR RPO up to 5 min)")
+    if p.enhanced_metrics or tps.seen:  # one minute without the metric is a gap, not a missing trend
+        lines.append(tps.line())
     bad = not p.ready or (p.ha_mode != "Disabled" and p.ha_state != "Healthy")
     return PanelData("down" if p.state in STOPPED else "degraded" if bad else "ok", tuple(lines))
 
 
-def redis(r: ManagedRedisReading) -> PanelData:
-    """Memory, clients, ops/s and hit ratio (Azure Monitor) and persistence (ARM)."""
+def redis(r: ManagedRedisReading, ops: History) -> PanelData:
+    """Memory, clients, hit ratio and the trend of operations/s (Azure Monitor), and
+    persistence (ARM)."""
     hit = "-" if r.hit_ratio is None else f"{r.hit_ratio:.1%}"
-    ops = "-" if r.ops_per_sec is None else f"{r.ops_per_sec:.0f}"
     clients = "-" if r.connected_clients is None else r.connected_clients
     persistence = (f"RDB every {r.rdb_frequency}" if r.rdb_enabled else "RDB OFF") + (
         ", AOF on" if r.aof_enabled else "")
     return PanelData("ok" if r.rdb_enabled else "degraded", (
         f"{r.service} {r.name}",
-        f"memory {pct(r.used_memory_percent)}   clients {clients}",
-        f"ops/s {ops}   hit ratio {hit}",
-        f"persistence: {persistence}"))
+        f"memory {pct(r.used_memory_percent)}   clients {clients}   hit ratio {hit}",
+        f"persistence: {persistence}",
+        ops.line()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from augeoctl.dashboard.panel import PanelData, ago, firing, traffic_lines
+from augeoctl.dashboard.panel import History, PanelData, ago, firing, traffic_lines
 from augeoctl.health import (
     BackupReading,
     PostgresReading,
@@ -38,24 +38,26 @@ def compute(trees: tuple[ProcessTreeReading, ...], t: Thresholds | None = None) 
     return PanelData("degraded" if hot else "ok", tuple(lines))
 
 
-def postgres(p: PostgresReading, exposure: BackupReading | None) -> PanelData:
-    """Connections, transactions/s, cache hit, longest query, archiver, and RPO exposure:
-    the age of the newest archived WAL and of the newest base backup."""
+def postgres(p: PostgresReading, exposure: BackupReading | None, tps: History, lag: History) -> PanelData:
+    """Connections, cache hit, longest query, archiver, RPO exposure (the age of the newest
+    archived WAL and of the newest base backup), and the trends of transactions/s and of
+    the archive lag (WAL not archived yet)."""
     conns = ", ".join(f"{k} {v}" for k, v in sorted(p.connections.items()))
-    tps = "-" if p.tps is None else f"{p.tps:.1f}"
     lines = [f"connections: {conns}",
-             f"tx/s {tps}   cache hit {p.cache_hit_percent}%   longest query {format_duration(p.longest_query_s)}",
+             f"cache hit {p.cache_hit_percent}%   longest query {format_duration(p.longest_query_s)}",
              f"WAL archiver: {'FAILING' if p.archiver_failing else 'ok'}, last {p.last_archived_wal or '-'}"]
     if exposure is not None:
         now = datetime.now(UTC)
         lines.append(f"RPO exposure: newest archived WAL {ago(exposure.newest_wal_at, now)} ago, "
                      f"newest base backup {ago(exposure.newest_backup_at, now)} ago")
+    lines += [tps.line(), lag.line()]
     return PanelData("degraded" if p.archiver_failing else "ok", tuple(lines))
 
 
-def redis(r: RedisReading) -> PanelData:
+def redis(r: RedisReading, ops: History) -> PanelData:
+    """Memory, clients, hit ratio, the last RDB save, and the trend of operations/s."""
     hit = "-" if r.hit_ratio is None else f"{r.hit_ratio:.1%}"
     return PanelData("ok" if r.last_save_ok else "degraded", (
-        f"memory {r.used_memory_bytes / 2**20:.1f} MiB   clients {r.connected_clients}",
-        f"ops/s {r.ops_per_sec}   hit ratio {hit}",
-        f"last RDB save {format_duration(r.last_save_age_s)} ago" + ("" if r.last_save_ok else " (FAILED)")))
+        f"memory {r.used_memory_bytes / 2**20:.1f} MiB   clients {r.connected_clients}   hit ratio {hit}",
+        f"last RDB save {format_duration(r.last_save_age_s)} ago" + ("" if r.last_save_ok else " (FAILED)"),
+        ops.line()))

@@ -4,17 +4,19 @@ They run in worker threads and never touch the screen. ``sources`` lays out the 
 of one environment from its health probe's feeds, the same probes and readings as
 ``augeoctl health``; each panel renders the reading it gets (the sandbox's in
 ``panels_local``, Azure's in ``panels_azure``) and has its own state (ok / degraded /
-down / error).
+down / error). A source that draws trends (tx/s, archive lag, Redis ops/s) keeps their
+``History`` in its closure, which lives as long as the dashboard: one point per reading.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from augeoctl.dashboard import panels_azure, panels_local
-from augeoctl.dashboard.panel import PanelData, Source, failed, sparkline
+from augeoctl.dashboard.panel import History, PanelData, Source, failed, mib, rate, sparkline
 from augeoctl.health import (
     BackupReading,
     FlexibleServerReading,
@@ -138,28 +140,57 @@ def compute_source(read: Callable[[], tuple[ProcessTreeReading, ...] | PlanReadi
     return fetch
 
 
-def postgres_source(read: Callable[[], Postgres], exposure: Callable[[], BackupReading] | None = None) -> Source:
-    """The server's activity and RPO exposure; ``exposure`` reads the backup store."""
+T = TypeVar("T")
+
+
+def _read(read: Callable[[], T], *trends: History) -> T:
+    """One reading; one that raises is a failed point of each trend before the dashboard
+    shows the error."""
+    try:
+        return read()
+    except Exception:
+        for t in trends:
+            t.fail()
+        raise
+
+
+def postgres_source(read: Callable[[], Postgres], exposure: Callable[[], BackupReading] | None = None, *,
+                    tps: History | None = None, lag: History | None = None) -> Source:
+    """The server's activity, RPO exposure and trends; ``exposure`` reads the backup store."""
+    tps = History("tx/s", rate) if tps is None else tps
+    lag = History("archive lag", mib) if lag is None else lag
+
     def fetch() -> PanelData:
-        r = read()
+        r = _read(read, tps, lag)
         if isinstance(r, PostgresReading):
-            return panels_local.postgres(r, exposure() if exposure is not None else None)
+            tps.add(r.tps)
+            lag.add(r.archive_lag_bytes)
+            return panels_local.postgres(r, exposure() if exposure is not None else None, tps, lag)
         if isinstance(r, FlexibleServerReading):
-            return panels_azure.postgres(r)
+            tps.add(r.tps)  # Azure archives the WAL itself and publishes no lag for it
+            return panels_azure.postgres(r, tps)
+        tps.fail()
+        lag.fail()
         if isinstance(r, Unreadable) and "connect" in r.error.lower():
-            return PanelData("down", (r.error,))  # nothing answered on the way to the server
-        return failed(r)
+            return replace(failed(r, tps, lag), state="down")  # nothing answered on the way to the server
+        return failed(r, tps, lag)
     return fetch
 
 
-def redis_source(read: Callable[[], Redis]) -> Source:
+def redis_source(read: Callable[[], Redis], *, ops: History | None = None) -> Source:
+    """Redis's memory, clients, hit ratio, persistence and the trend of operations/s (its own
+    ``instantaneous_ops_per_sec``, or Azure Monitor's ``operationsPerSecond``)."""
+    ops = History("ops/s", rate) if ops is None else ops
+
     def fetch() -> PanelData:
-        r = read()
-        if isinstance(r, RedisReading):
-            return panels_local.redis(r)
+        r = _read(read, ops)
         if isinstance(r, Unreachable | Unreadable):
-            return failed(r)
-        return panels_azure.redis(r)
+            ops.fail()
+            return failed(r, ops)
+        ops.add(r.ops_per_sec)
+        if isinstance(r, RedisReading):
+            return panels_local.redis(r, ops)
+        return panels_azure.redis(r, ops)
     return fetch
 
 

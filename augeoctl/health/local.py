@@ -10,6 +10,7 @@ only polling can tell: CPU per process tree and transactions per second.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -40,6 +41,25 @@ if TYPE_CHECKING:
 NOWHERE = "http://127.0.0.1:9"  # a service not created yet: its panels show it refused
 
 
+_SEGMENT = re.compile(r"[0-9A-F]{8}([0-9A-F]{8})([0-9A-F]{8})(\.[0-9A-F]{8}\.backup)?")
+
+
+def archive_lag_bytes(current_lsn: int, last_archived_wal: str | None, segment_size: int) -> int | None:
+    """WAL written past the end of the newest archived segment: what the archive would miss
+    if the server were lost now. A ``.backup`` file counts as the segment its backup started
+    in (archived before it: the lag is overstated, never understated, until the next
+    segment); ``None`` when the newest archived file is no whole segment (nothing archived
+    yet, a timeline's ``.history``, a ``.partial`` left by a promotion).
+
+    A segment's name is its timeline, then its number split in two: the high 32 bits of its
+    start LSN and the segment within them (PostgreSQL ``XLogFileName``)."""
+    m = _SEGMENT.fullmatch(last_archived_wal or "")
+    if m is None:
+        return None
+    end = int(m[1], 16) * 2**32 + (int(m[2], 16) + 1) * segment_size
+    return max(0, current_lsn - end)
+
+
 def probe_postgres(dsn: str | None) -> PostgresReading | Unreachable:
     import psycopg
 
@@ -59,9 +79,12 @@ def probe_postgres(dsn: str | None) -> PostgresReading | Unreachable:
                 "SELECT coalesce(max(extract(epoch FROM now() - query_start)), 0) FROM pg_stat_activity"
                 " WHERE state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             ).fetchone()
+            wal = conn.execute(
+                "SELECT CASE WHEN NOT pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') END,"
+                " (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size')").fetchone()
     except psycopg.Error as exc:
         return Unreachable(str(exc).strip().splitlines()[0])
-    assert arch is not None
+    assert arch is not None and wal is not None
     return PostgresReading(
         connections={str(k): int(v) for k, v in states.items()},
         archiver_failing=bool(arch[3] and (arch[1] is None or arch[3] > arch[1])),
@@ -69,6 +92,7 @@ def probe_postgres(dsn: str | None) -> PostgresReading | Unreachable:
         cache_hit_percent=float(hit[0]) if hit and hit[0] is not None else None,
         transactions=int(hit[1]) if hit and hit[1] is not None else 0,
         longest_query_s=float(longest[0]) if longest else 0.0,
+        archive_lag_bytes=None if wal[0] is None else archive_lag_bytes(int(wal[0]), arch[0], int(wal[1])),
     )
 
 
@@ -198,6 +222,8 @@ class LocalHealth:
                 return r
             now = time.monotonic()
             tps = (r.transactions - last[0][1]) / (now - last[0][0]) if last and now > last[0][0] else None
+            if tps is not None and tps < 0:
+                tps = None  # the statistics were reset (or the server restarted) in between
             last[:] = [(now, r.transactions)]
             return replace(r, tps=tps)
         return read

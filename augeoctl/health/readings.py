@@ -106,6 +106,7 @@ class PostgresReading:
     transactions: int = 0  # committed and rolled back since the statistics were reset
     longest_query_s: float = 0.0
     tps: float | None = None  # between two readings of the dashboard; None in a snapshot
+    archive_lag_bytes: int | None = None  # WAL written past the newest archived segment
 
 
 @dataclass(frozen=True)

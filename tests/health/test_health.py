@@ -80,6 +80,18 @@ def test_unreachable_and_unready_dependencies_fail() -> None:
     assert set(bad) >= {"wal-archiver", "backup-age"}
 
 
+def test_archive_lag_is_the_wal_past_the_newest_archived_segment() -> None:
+    from augeoctl.health.local import archive_lag_bytes
+
+    seg = 16 * 2**20
+    assert archive_lag_bytes(0x4000100, "000000010000000000000003", seg) == 0x100  # 0/4000100
+    assert archive_lag_bytes(0x3FFFF00, "000000010000000000000003", seg) == 0  # the next one is not begun
+    assert archive_lag_bytes(2**32 + 0x0C000000, "00000002000000010000000A", seg) == seg  # 1/C000000
+    assert archive_lag_bytes(0x6000000, "000000010000000000000003.00000028.backup", seg) == 2 * seg
+    for name in (None, "00000002.history", "000000010000000000000005.partial"):
+        assert archive_lag_bytes(0x6000000, name, seg) is None
+
+
 @pytest.mark.integration
 def test_health_exit_codes_on_a_real_sandbox(home: Path) -> None:
     handle = SandboxHandle(home)

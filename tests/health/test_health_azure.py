@@ -207,11 +207,22 @@ def test_dashboard_panels_on_azure(platform: Platform, tmp_path: Path) -> None:
     assert pg.state == "ok" and "Ready   HA ZoneRedundant (Healthy)" in pg.lines[0]
     assert "connections 12" in pg.lines[1] and "set metrics.collector_database_activity=on" in pg.lines[2]
     assert "newest backup 3 h 00 min ago" in pg.lines[3]
+    assert not any(line.startswith("tx/s ") for line in pg.lines)  # no trend without the metric
     platform.monitor.set(platform.pg_id, "xact_commit", 3000)
     platform.monitor.set(platform.pg_id, "longest_query_time_sec", 4.5)
-    assert "tx/s 50.0   longest query 4.5 s" in sources["PostgreSQL"]().lines[2]
+    pg = sources["PostgreSQL"]()
+    assert pg.lines[2] == "longest query 4.5 s"
+    assert pg.lines[4].startswith("tx/s        " + " █") and pg.lines[4].endswith(" 50.0/s")
     redis = sources["Redis"]()
-    assert redis.state == "ok" and "hit ratio 90.0%" in redis.lines[2] and "RDB every 1h" in redis.lines[3]
+    assert redis.state == "ok" and "hit ratio 90.0%" in redis.lines[1] and "RDB every 1h" in redis.lines[2]
+    # ops/s from Azure Monitor, one point per reading; a failed read is a ×, not a value
+    platform.monitor.set(platform.redis_id, "operationsPerSecond", 280)
+    sources["Redis"]()
+    platform.arm.inject("GET", "redisEnterprise/.*/metrics", 403)
+    down = sources["Redis"]()
+    assert down.state == "error" and down.lines[-1].startswith("ops/s       ▄█×") and down.lines[-1].endswith(" failed")
+    platform.monitor.set(platform.redis_id, "operationsPerSecond", 140)
+    assert sources["Redis"]().lines[-1].startswith("ops/s       ▄█×▄ ")
     platform.monitor.set(platform.plan_id, "MemoryPercentage", 85.0)
     alerts = sources["Alerts"]()
     assert alerts.state == "degraded" and alerts.lines[0].startswith("FIRING memory")
