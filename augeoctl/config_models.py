@@ -207,6 +207,31 @@ def _config_error(exc: ValidationError, model: type[_Table], kind: str, raw: dic
     return ConfigError(f"{source}: {where}.{key}: {first['msg']}, got {value!r}")
 
 
+def explain(exc: ValidationError, raw: dict[str, Any], where: str, known: list[str]) -> ConfigError:
+    """One :class:`ConfigError` for a validation error of a nested table: the dotted key,
+    what was wrong, and for an unknown key the nearest of ``known``."""
+    first = exc.errors()[0]
+    loc = [str(x) for x in first["loc"]]
+    path = ".".join([where, *loc])
+    value: Any = raw
+    for part in loc:
+        value = value.get(part) if isinstance(value, dict) else None
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        near = suggestion(loc[-1], known)
+        return ConfigError(f"{where}: unknown key {'.'.join(loc)}",
+                           hint=(near + "; " if near else "") + "known: " + ", ".join(sorted(set(known))))
+    if kind == "missing":
+        return ConfigError(f"{path} is missing")
+    if kind in _TYPE_ERRORS:
+        return ConfigError(f"{path} must be {_KINDS[_TYPE_ERRORS[kind]]}, got {value!r}")
+    ctx = first.get("ctx") or {}
+    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than_equal": "<= {le}"}
+    if kind in bounds:
+        return ConfigError(f"{path} must be a number {bounds[kind].format(**ctx)}, got {value!r}")
+    return ConfigError(f"{path}: {first['msg']}, got {value!r}")
+
+
 class ConfigFile(_Table):
     """The augeoctl config file (TOML): environments, and defaults for every command."""
 
@@ -221,11 +246,16 @@ class ConfigFile(_Table):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the config file, for editors (e.g. Taplo's
     ``#:schema`` directive in the TOML file)."""
-    schema = ConfigFile.model_json_schema()
-    for definition in schema["$defs"].values():
+    return clean_schema(ConfigFile.model_json_schema())
+
+
+def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A pydantic schema made for TOML: no ``null`` branches, and the draft named."""
+    for definition in schema.get("$defs", {}).values():
         for prop in definition.get("properties", {}).values():
             _no_null(prop)
-    _no_null(schema["properties"]["defaults"])
+    for prop in schema.get("properties", {}).values():
+        _no_null(prop)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 

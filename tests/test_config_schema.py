@@ -97,3 +97,24 @@ def test_the_schema_agrees_with_the_loader(tmp_path, text, valid) -> None:
     except ConfigError:
         loader_ok = False
     assert schema_ok is valid and loader_ok is valid
+
+
+def test_the_slo_schema_is_committed_and_agrees_with_the_loader(tmp_path) -> None:
+    from augeoctl.loadtest.gates import load_profiles
+
+    r = CliRunner().invoke(cli, ["config", "schema", "--slo"])
+    assert r.exit_code == 0, r.output
+    printed = json.loads(r.stdout)
+    jsonschema.Draft202012Validator.check_schema(printed)
+    assert printed == json.loads((REPO / "docs" / "augeoctl-slo.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(printed)
+    shipped = REPO / "loadtests" / "slo.toml"
+    assert validator.is_valid(tomllib.loads(shipped.read_text())) and load_profiles(shipped)
+    bad = tmp_path / "slo.toml"
+    for text in ('[profiles.x]\nusers = 1\nspawn_rate = 1\nrun_time = "5s"\n[profiles.x.gates]\np42_ms = 1\n',
+                 '[profiles.x]\nusers = 0\nspawn_rate = 1\nrun_time = "5s"\n[profiles.x.gates]\n',
+                 '[profiles.x]\nusers = 1\nspawn_rate = 0\nrun_time = "5s"\n[profiles.x.gates]\n'):
+        bad.write_text(text)
+        assert not validator.is_valid(tomllib.loads(text))
+        with pytest.raises(ConfigError):
+            load_profiles(bad)

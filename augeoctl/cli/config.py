@@ -91,15 +91,22 @@ def from_terraform(name: str, input_path: str | None, chdir: Path | None, dry_ru
 
 
 @config_group.command("schema")
+@click.option("--slo", is_flag=True, help="The schema of the SLO profiles file (loadtests/slo.toml) instead.")
 @common_options
-def schema() -> None:
-    """Print the JSON Schema of the config file, for editors.
+def schema(slo: bool) -> None:
+    """Print the JSON Schema of the config file (or with --slo of the SLO profiles file).
 
     Every key of [environments.NAME] (local and Azure) and [defaults], with its type,
-    description, limits and allowed values. Save it beside the config file and point the
-    editor at it, e.g. `#:schema ./augeoctl-config.schema.json` as the TOML file's first
-    line (Taplo, Even Better TOML). The same schema is docs/augeoctl-config.schema.json.
+    description, limits and allowed values. Save it beside the file and point the editor
+    at it, e.g. `#:schema ./augeoctl-config.schema.json` as the TOML file's first line
+    (Taplo, Even Better TOML). The same schemas are docs/augeoctl-config.schema.json and
+    docs/augeoctl-slo.schema.json.
     """
+    if slo:
+        from augeoctl.loadtest.gates import json_schema as slo_schema
+
+        click.echo(json.dumps(slo_schema(), indent=2))
+        return
     from augeoctl.config_models import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))

@@ -10,11 +10,12 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from augeoctl.config_models import explain
 from augeoctl.errors import ConfigError, UsageError
 from augeoctl.timeparse import parse_duration
 
-GATE_KEYS = {"avg_ms", "p50_ms", "p95_ms", "p99_ms", "error_rate", "min_rps"}
-PROFILE_KEYS = {"users", "spawn_rate", "run_time", "gates", "endpoints"}
 AGGREGATED = "Aggregated"
 
 # Shipped with the package: the default SLO profiles and the locustfile, whose request names
@@ -63,18 +64,58 @@ class GateResult:
     passed: bool
 
 
-def _check_gates(where: str, gates: Any) -> dict[str, float]:
-    if not isinstance(gates, dict):
-        raise ConfigError(f"{where}.gates must be a table")
-    unknown = sorted(set(gates) - GATE_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown gate(s) {', '.join(unknown)}", hint="known: " + ", ".join(sorted(GATE_KEYS)))
-    out = {}
-    for k, v in gates.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            raise ConfigError(f"{where}.gates.{k} must be a number >= 0")
-        out[k] = float(v)
-    return out
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Gates(_Strict):
+    """Thresholds of one scope (all requests, or one request name); each is optional."""
+
+    avg_ms: float | None = Field(None, ge=0, description="average response time, at most (ms)")
+    p50_ms: float | None = Field(None, ge=0, description="median response time, at most (ms)")
+    p95_ms: float | None = Field(None, ge=0, description="95th percentile response time, at most (ms)")
+    p99_ms: float | None = Field(None, ge=0, description="99th percentile response time, at most (ms)")
+    error_rate: float | None = Field(None, ge=0, description="failed requests / requests, at most (0.01 is 1 %)")
+    min_rps: float | None = Field(None, ge=0, description="requests per second, at least")
+
+
+class EndpointGates(_Strict):
+    gates: Gates = Field(default_factory=lambda: Gates.model_validate({}), description="gates of this request name (as Locust names it)")
+
+
+class ProfileTable(_Strict):
+    """``[profiles.NAME]``: a Locust run and the gates that judge it."""
+
+    users: int = Field(ge=1, description="concurrent users")
+    spawn_rate: float = Field(gt=0, description="users started per second")
+    run_time: str = Field(description='how long the run lasts, e.g. "5m"')
+    gates: Gates = Field(description="gates over all requests")
+    endpoints: dict[str, EndpointGates] = Field(default_factory=dict,
+                                                description='gates of single request names, e.g. "GET /api/users/[id]"')
+
+    @field_validator("run_time")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except UsageError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
+
+class SloFile(_Strict):
+    """The SLO profiles file (TOML) of `augeoctl loadtest run --profile NAME`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="augeoctl SLO profiles")
+    profiles: dict[str, ProfileTable] = Field(default_factory=dict, description="one table per profile")
+
+
+GATE_KEYS = set(Gates.model_fields)
+_KNOWN = sorted(GATE_KEYS | set(ProfileTable.model_fields) | {"profiles"})
+
+
+def _gates(g: Gates) -> dict[str, float]:
+    return {k: float(v) for k, v in g.model_dump(exclude_none=True).items()}
 
 
 def load_profiles(path: Path | Traversable) -> dict[str, Profile]:
@@ -84,28 +125,20 @@ def load_profiles(path: Path | Traversable) -> dict[str, Profile]:
         raise ConfigError(f"SLO file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"SLO file {path} is not valid TOML: {exc}") from None
-    profiles = {}
-    for name, raw in (data.get("profiles") or {}).items():
-        where = f"{path.name}: profiles.{name}"
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{where} must be a table")
-        unknown = sorted(set(raw) - PROFILE_KEYS)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
-        missing = sorted({"users", "spawn_rate", "run_time", "gates"} - set(raw))
-        if missing:
-            raise ConfigError(f"{where}: missing {', '.join(missing)}")
-        users, rate = raw["users"], raw["spawn_rate"]
-        if isinstance(users, bool) or not isinstance(users, int) or users < 1:
-            raise ConfigError(f"{where}.users must be a whole number >= 1")
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-            raise ConfigError(f"{where}.spawn_rate must be a number > 0 (users started per second)")
-        parse_duration(str(raw["run_time"]))
-        endpoints = {ep: _check_gates(f"{where}.endpoints.{ep}", (v or {}).get("gates", {}))
-                     for ep, v in (raw.get("endpoints") or {}).items()}
-        profiles[name] = Profile(name, int(raw["users"]), float(raw["spawn_rate"]), str(raw["run_time"]),
-                                 _check_gates(where, raw["gates"]), endpoints)
-    return profiles
+    try:
+        parsed = SloFile.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc, data, path.name, _KNOWN) from None
+    return {name: Profile(name, p.users, float(p.spawn_rate), p.run_time, _gates(p.gates),
+                          {ep: _gates(e.gates) for ep, e in p.endpoints.items()})
+            for name, p in parsed.profiles.items()}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the SLO profiles file, for editors."""
+    from augeoctl.config_models import clean_schema
+
+    return clean_schema(SloFile.model_json_schema())
 
 
 def get_profile(path: Path | Traversable, name: str) -> Profile:

@@ -75,7 +75,15 @@ def test_profiles_file_is_validated(tmp_path: Path) -> None:
     assert profiles["peak-1000"].gates["avg_ms"] == 500
     bad = tmp_path / "slo.toml"
     bad.write_text('[profiles.x]\nusers = 1\nspawn_rate = 1\nrun_time = "5s"\n[profiles.x.gates]\np42_ms = 1\n')
-    with pytest.raises(ConfigError, match="unknown gate"):
+    with pytest.raises(ConfigError, match="unknown key profiles.x.gates.p42_ms") as err:
+        load_profiles(bad)
+    assert "did you mean" in (err.value.hint or "") and "p95_ms" in (err.value.hint or "")
+    bad.write_text('[profiles.x]\nusers = 1\nspawn_rate = 1\nrun_time = "5s"\nuser = 2\n[profiles.x.gates]\n')
+    with pytest.raises(ConfigError, match="unknown key profiles.x.user") as err:
+        load_profiles(bad)
+    assert "did you mean users" in (err.value.hint or "")
+    bad.write_text('[profiles.x]\nusers = 1\nspawn_rate = 1\nrun_time = "soon"\n[profiles.x.gates]\n')
+    with pytest.raises(ConfigError, match="profiles.x.run_time"):
         load_profiles(bad)
     with pytest.raises(UsageError, match="no SLO profile"):
         get_profile(REPO / "loadtests" / "slo.toml", "nope")
