@@ -19,7 +19,11 @@ each tool from a cold page cache (caches dropped before every tool):
       the restored cluster, with ``archive-async=y`` and ``process-max=2`` as pgBackRest's
       documentation recommends for a fast archive-get;
   (c) the floor: ``cp -a`` of augeoctl's base backup and PostgreSQL's own replay of the
-      same WAL with ``restore_command = cp``.
+      same WAL with ``restore_command = cp``, ending with ``recovery_target_action =
+      promote``;
+  (d) the same floor ending with ``recovery_target_action = pause`` and ``pg_promote()``
+      once paused (a paused server must take connections, so hot_standby is on): which of
+      the two ways to end a recovery is faster.
 
 One clock for all three: time.monotonic() in this process, from just before the tool's
 command starts. "usable" is when the target has been promoted and accepts read/write
@@ -84,6 +88,32 @@ def start_and_wait_promoted(data: Path, port: int) -> float:
                                "-d", "postgres", "-Atc", "SELECT pg_is_in_recovery()"],
                               capture_output=True, text=True)
         if proc.returncode == 0 and proc.stdout.strip() == "f":
+            return time.monotonic()
+        time.sleep(0.02)
+    raise SystemExit(f"{data} was not promoted: {tools.tail(log, 10)}")
+
+
+def start_pause_and_promote(data: Path, port: int) -> float:
+    """Start a restored cluster that pauses at its target (hot_standby on, so that it takes
+    connections), promote it with ``pg_promote()`` once paused, and wait until it has left
+    recovery; returns when."""
+    log = data.parent / f"{data.name}.log"
+    log.touch()
+    chown_tree(log)
+    subprocess.run(as_service([tools.pg_tool("pg_ctl"), "-D", str(data), "-l", str(log), "-W", "-s", "start"]),
+                   check=True)
+
+    def ask(sql: str) -> str | None:
+        proc = subprocess.run([tools.pg_tool("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "augeo",
+                               "-d", "postgres", "-Atc", sql], capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    deadline = time.monotonic() + 3600
+    promoted = False
+    while time.monotonic() < deadline:
+        if not promoted and ask("SELECT pg_get_wal_replay_pause_state()") == "paused":
+            promoted = ask("SELECT pg_promote(true, 3600)") == "t"
+        if promoted and ask("SELECT pg_is_in_recovery()") == "f":
             return time.monotonic()
         time.sleep(0.02)
     raise SystemExit(f"{data} was not promoted: {tools.tail(log, 10)}")
@@ -271,11 +301,27 @@ def main() -> int:
                 row["floor_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
                 stop_postgres(dest, mode="immediate")
                 shutil.rmtree(dest.parent)
+
+                # (d) the same floor, paused at the target and promoted with pg_promote(): a
+                # paused server must take connections, so hot_standby is on here.
+                drop_caches()
+                dest = make_dir(home / f"pause-{rnd}", 0o755) / "data"
+                d_port = tools.free_port()
+                t0 = time.monotonic()
+                subprocess.run(["cp", "-a", backup["location"], str(dest)], check=True)
+                recovery_conf(dest, d_port, {"restore_command": f"'cp \"{archive}/%f\" \"%p\"'",
+                                             "recovery_target_time": f"'{t_pg}'",
+                                             "recovery_target_action": "'pause'", "hot_standby": "'on'"})
+                row["pause"] = start_pause_and_promote(dest, d_port) - t0
+                row["pause_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
+                stop_postgres(dest, mode="immediate")
+                shutil.rmtree(dest.parent)
                 results.append(row)
                 print(f"  round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
-                      f"pgBackRest {row['pgbackrest']:.2f} s, floor {row['floor']:.2f} s", flush=True)
+                      f"pgBackRest {row['pgbackrest']:.2f} s, floor {row['floor']:.2f} s, "
+                      f"floor paused + pg_promote() {row['pause']:.2f} s", flush=True)
             med = {key: statistics.median(r[key] for r in results)
-                   for key in ("augeoctl", "augeoctl_verified", *TOOLS[1:])}
+                   for key in ("augeoctl", "augeoctl_verified", *TOOLS[1:], "pause")}
             mid = sorted(results, key=lambda r: r["augeoctl"])[len(results) // 2]
             rows.append({"multiple": k, **med, "phases": mid["augeoctl_phases"],
                          **{f"{t}_segments": results[-1][f"{t}_segments"] for t in TOOLS},
@@ -320,6 +366,11 @@ def main() -> int:
               f"| {r['augeoctl']:.2f} s | {r['augeoctl_verified']:.2f} s | {r['pgbackrest']:.2f} s "
               f"| {r['floor']:.2f} s | {r['augeoctl'] / r['pgbackrest']:.2f} | {r['augeoctl'] / r['floor']:.2f} "
               f"| {r['augeoctl_verified'] / r['augeoctl']:.2f} |")
+    print("recovery_target_action: promote (hot_standby off) against pause + pg_promote() (hot_standby on, "
+          "which a pause needs), same copy and WAL:")
+    for r in rows:
+        print(f"  {r['multiple']}x: promote {r['floor']:.2f} s, pause + pg_promote() {r['pause']:.2f} s, "
+              f"ratio {r['pause'] / r['floor']:.2f}")
     for r in rows:
         ph = r["phases"]
         print(f"augeoctl {r['multiple']}x phases (median round): "
