@@ -88,6 +88,12 @@ class WebApps:
     def release(self, slot: str) -> str | None:
         return self.settings[slot].get("AUGEO_RELEASE")
 
+    def hold(self, production: str, staging: str) -> None:
+        """Put these releases (settings and code) into the slots, as after a deployment."""
+        for slot, version in (("production", production), ("staging", staging)):
+            self.settings[slot]["AUGEO_RELEASE"] = version
+            self.code[slot] = f"code-{version}"
+
     # -- health servers -----------------------------------------------------------------------
 
     def serve_health(self) -> dict[str, str]:
