@@ -53,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,6 +118,25 @@ def start_pause_and_promote(data: Path, port: int) -> float:
             return time.monotonic()
         time.sleep(0.02)
     raise SystemExit(f"{data} was not promoted: {tools.tail(log, 10)}")
+
+
+def floor(folder: Path, base: str, where: tuple[Path, str], extra: dict[str, str],
+          start: Callable[[Path, int], float]) -> tuple[float, int]:
+    """The floor from a cold cache: a plain copy of the base backup and PostgreSQL's own replay
+    of the archived WAL (``where``: archive, target time) to the target; (seconds, segments)."""
+    archive, t_pg = where
+    drop_caches()
+    dest = make_dir(folder, 0o755) / "data"
+    port = tools.free_port()
+    t0 = time.monotonic()
+    subprocess.run(["cp", "-a", base, str(dest)], check=True)
+    recovery_conf(dest, port, {"restore_command": f"'cp \"{archive}/%f\" \"%p\"'",
+                               "recovery_target_time": f"'{t_pg}'", **extra})
+    took = start(dest, port) - t0
+    segments = restored_segments(dest.parent / f"{dest.name}.log")
+    stop_postgres(dest, mode="immediate")
+    shutil.rmtree(dest.parent)
+    return took, segments
 
 
 def restored_segments(log: Path) -> int:
@@ -289,33 +309,15 @@ def main() -> int:
                 stop_postgres(dest, mode="immediate")
                 shutil.rmtree(dest.parent)
 
-                # (c) the floor: a plain copy and PostgreSQL's own replay of the same WAL
-                drop_caches()
-                dest = make_dir(home / f"floor-{rnd}", 0o755) / "data"
-                f_port = tools.free_port()
-                t0 = time.monotonic()
-                subprocess.run(["cp", "-a", backup["location"], str(dest)], check=True)
-                recovery_conf(dest, f_port, {"restore_command": f"'cp \"{archive}/%f\" \"%p\"'",
-                                             "recovery_target_time": f"'{t_pg}'"})
-                row["floor"] = start_and_wait_promoted(dest, f_port) - t0
-                row["floor_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
-                stop_postgres(dest, mode="immediate")
-                shutil.rmtree(dest.parent)
-
+                # (c) the floor, ending with promote
+                base, where = backup["location"], (archive, t_pg)
+                row["floor"], row["floor_segments"] = floor(home / f"floor-{rnd}", base, where, {},
+                                                            start_and_wait_promoted)
                 # (d) the same floor, paused at the target and promoted with pg_promote(): a
                 # paused server must take connections, so hot_standby is on here.
-                drop_caches()
-                dest = make_dir(home / f"pause-{rnd}", 0o755) / "data"
-                d_port = tools.free_port()
-                t0 = time.monotonic()
-                subprocess.run(["cp", "-a", backup["location"], str(dest)], check=True)
-                recovery_conf(dest, d_port, {"restore_command": f"'cp \"{archive}/%f\" \"%p\"'",
-                                             "recovery_target_time": f"'{t_pg}'",
-                                             "recovery_target_action": "'pause'", "hot_standby": "'on'"})
-                row["pause"] = start_pause_and_promote(dest, d_port) - t0
-                row["pause_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
-                stop_postgres(dest, mode="immediate")
-                shutil.rmtree(dest.parent)
+                row["pause"], row["pause_segments"] = floor(
+                    home / f"pause-{rnd}", base, where, {"recovery_target_action": "'pause'", "hot_standby": "'on'"},
+                    start_pause_and_promote)
                 results.append(row)
                 print(f"  round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
                       f"pgBackRest {row['pgbackrest']:.2f} s, floor {row['floor']:.2f} s, "
