@@ -70,12 +70,20 @@ class History:
         """Whether any reading had a value: a quantity the environment offers."""
         return any(v is not None and not math.isnan(v) for v in self.points)
 
-    def line(self) -> str:
-        """Label, sparkline (newest at the right) and the newest value."""
+    def spark(self) -> str:
+        """The sparkline (newest at the right), padded to the history's size."""
         size = self.points.maxlen or len(self.points)
+        return f"{sparkline(self.points, size):<{size}}"
+
+    def line(self) -> str:
+        """Label, sparkline and the newest value."""
         last = self.points[-1] if self.points else GAP
         now = "failed" if last is None else "-" if math.isnan(last) else self.unit(last)
-        return f"{self.label:<12}{sparkline(self.points, size):<{size}} {now}"
+        return f"{self.label:<12}{self.spark()} {now}"
+
+
+def ms(v: float) -> str:
+    return f"{v:.0f} ms"
 
 
 def rate(v: float) -> str:

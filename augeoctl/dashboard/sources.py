@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from augeoctl.dashboard import panels_azure, panels_local
-from augeoctl.dashboard.panel import History, PanelData, Source, failed, mib, rate, sparkline
+from augeoctl.dashboard.panel import History, PanelData, Source, failed, mib, ms, rate
 from augeoctl.health import (
     BackupReading,
     FlexibleServerReading,
@@ -83,15 +83,18 @@ def app_insights_traffic_source(env: Environment, credential: Any = None) -> Sou
 
 def service_source(url: str, history: int = 20) -> Source:
     """The three health endpoints with their latency and a sparkline of recent latencies."""
-    seen: dict[str, list[float | None]] = {p: [] for p in HEALTH_PATHS}
+    seen = {p: History(p, ms, size=history) for p in HEALTH_PATHS}
 
     def fetch() -> PanelData:
         eps = probe_health(url, timeout=2)
         lines = []
         for path, e in zip(HEALTH_PATHS, eps, strict=True):
-            seen[path] = (seen[path] + [e.latency_ms if e.status else None])[-history:]
+            if e.status:
+                seen[path].add(e.latency_ms)
+            else:
+                seen[path].fail()
             now = f"HTTP {e.status}  {e.latency_ms:5.0f} ms" if e.status else f"down: {e.error}"
-            lines.append(f"{path:<14} {sparkline(seen[path], history):<{history}} {now}")
+            lines.append(f"{path:<14} {seen[path].spark()} {now}")
         if any(e.status is None for e in eps):
             state = "down"
         elif any(e.status != 200 for e in eps):

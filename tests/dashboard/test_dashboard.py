@@ -201,7 +201,7 @@ def test_one_tab_per_environment_and_t_switches() -> None:
 
 
 def test_sparkline_scales_to_its_maximum_and_marks_failures() -> None:
-    from augeoctl.dashboard.sources import sparkline
+    from augeoctl.dashboard.panel import sparkline
 
     assert sparkline([1.0, 2.0, 4.0, 8.0]) == "▁▂▄█"
     assert sparkline([5.0, None, 5.0]) == "█×█"
