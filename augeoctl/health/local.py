@@ -10,7 +10,6 @@ only polling can tell: CPU per process tree and transactions per second.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,6 +32,7 @@ from augeoctl.health.readings import (
     Unreachable,
     Unreadable,
 )
+from augeoctl.local import wal
 
 if TYPE_CHECKING:
     from augeoctl.backends.base import PostgresBackend
@@ -41,23 +41,17 @@ if TYPE_CHECKING:
 NOWHERE = "http://127.0.0.1:9"  # a service not created yet: its panels show it refused
 
 
-_SEGMENT = re.compile(r"[0-9A-F]{8}([0-9A-F]{8})([0-9A-F]{8})(\.[0-9A-F]{8}\.backup)?")
-
-
 def archive_lag_bytes(current_lsn: int, last_archived_wal: str | None, segment_size: int) -> int | None:
     """WAL written past the end of the newest archived segment: what the archive would miss
     if the server were lost now. A ``.backup`` file counts as the segment its backup started
     in (archived before it: the lag is overstated, never understated, until the next
     segment); ``None`` when the newest archived file is no whole segment (nothing archived
-    yet, a timeline's ``.history``, a ``.partial`` left by a promotion).
-
-    A segment's name is its timeline, then its number split in two: the high 32 bits of its
-    start LSN and the segment within them (PostgreSQL ``XLogFileName``)."""
-    m = _SEGMENT.fullmatch(last_archived_wal or "")
-    if m is None:
+    yet, a timeline's ``.history``, a ``.partial`` left by a promotion)."""
+    name, _, suffix = (last_archived_wal or "").partition(".")
+    if not wal.is_segment(name) or (suffix and not suffix.endswith(".backup")):
         return None
-    end = int(m[1], 16) * 2**32 + (int(m[2], 16) + 1) * segment_size
-    return max(0, current_lsn - end)
+    _, segno = wal.parse_segment(name, segment_size)
+    return max(0, current_lsn - (segno + 1) * segment_size)
 
 
 def probe_postgres(dsn: str | None) -> PostgresReading | Unreachable:
