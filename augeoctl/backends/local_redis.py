@@ -100,6 +100,9 @@ class ThrowawayRedis:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+COPY_BATCH = 500  # keys per round trip of targets copy-back
+
+
 class LocalRedisBackend(RedisBackend):
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
@@ -300,17 +303,44 @@ class LocalRedisBackend(RedisBackend):
                                   "copied back with SQL (runbooks/point-in-time-restore.md)")
         source = redis.Redis.from_url(str(state["url"]), socket_timeout=10)
         live = redis.Redis.from_url(self.sandbox.redis_url(), socket_timeout=10)
-        copied = kept = expired = 0
-        for key in source.scan_iter(count=1000):
-            if live.exists(key) and not replace:
-                kept += 1
-                continue
-            dumped, ttl = source.dump(key), source.pttl(key)
-            if dumped is None or ttl == -2:
-                expired += 1
-                continue
-            if not dry_run:
-                live.restore(key, max(int(ttl), 0), dumped, replace=True)
-            copied += 1
-        return {"target": name, "into": "the sandbox's Redis", "copied": copied, "kept_live": kept,
-                "expired": expired, "replace": replace, "dry_run": dry_run}
+        counts = {"copied": 0, "kept_live": 0, "expired": 0}
+        keys: list[bytes] = []
+        for key in source.scan_iter(count=COPY_BATCH):
+            keys.append(key)
+            if len(keys) == COPY_BATCH:
+                self._copy_batch(source, live, keys, counts, replace=replace, dry_run=dry_run)
+                keys = []
+        self._copy_batch(source, live, keys, counts, replace=replace, dry_run=dry_run)
+        return {"target": name, "into": "the sandbox's Redis", **counts, "replace": replace, "dry_run": dry_run}
+
+    @staticmethod
+    def _copy_batch(source: Any, live: Any, keys: list[bytes], counts: dict[str, int], *,
+                    replace: bool, dry_run: bool) -> None:
+        """One round trip to each server per batch. Without ``replace`` a key is restored
+        only if the live Redis does not hold it (RESTORE refuses a busy key), so a key
+        written meanwhile is never overwritten."""
+        from redis.exceptions import ResponseError
+
+        if not keys:
+            return
+        read = source.pipeline(transaction=False)
+        for key in keys:
+            read.dump(key)
+            read.pttl(key)
+        answers = read.execute()
+        present = [(k, d, t) for k, d, t in zip(keys, answers[::2], answers[1::2], strict=True)
+                   if d is not None and t != -2]
+        counts["expired"] += len(keys) - len(present)
+        write = live.pipeline(transaction=False)
+        for key, dumped, ttl in present:
+            if dry_run:
+                write.exists(key)
+            else:
+                write.restore(key, max(int(ttl), 0), dumped, replace=replace)
+        for answer in write.execute(raise_on_error=False):
+            busy = isinstance(answer, ResponseError) and str(answer).startswith("BUSYKEY")
+            if isinstance(answer, Exception) and not busy:
+                raise DependencyError(f"copying keys into the sandbox's Redis: {answer}")
+            if dry_run:
+                busy = bool(answer) and not replace  # EXISTS answered
+            counts["kept_live" if busy else "copied"] += 1
