@@ -111,9 +111,7 @@ def audit(domain: str | None, selectors: tuple[str, ...], nameservers: tuple[str
                                  f"([environments.{env.name}])", hint="pass --env NAME of an Azure environment")
             from augeoctl.dns.drift import acs_expected
 
-            # ACS's DMARC value is a suggestion (the domain may be stricter, or add rua=):
-            # it is judged as acs.record.dmarc, not as drift.
-            expected = [r for r in acs_expected(acs.records, domain) if not r.source.endswith(" dmarc")]
+            expected = acs_expected(acs.records, domain, suggested=False)  # DMARC: acs.record.dmarc judges it
         with rep.step(f"auditing {domain}"):
             report = run_audit(resolver, domain, selectors=selectors, acs=acs, expected=expected,
                                expected_notes=notes, tls_targets=targets, tls_ca_file=ca_file,

@@ -283,11 +283,20 @@ def _values(scope: _Scope, rdtype: str, body: dict[str, Any]) -> tuple[str | Unr
     return tuple(vals)
 
 
-def acs_expected(records: dict[str, dict[str, Any]], zone: str) -> list[ExpectedRecord]:
-    """ACS ``verification_records`` ({kind: {type, name, value}}) as expected records."""
+# Record kinds whose ACS value is a suggestion, not a requirement: a domain may publish a
+# stricter DMARC record, or one with rua=; it is judged by acs.record.dmarc, never as drift.
+ACS_SUGGESTED = frozenset({"dmarc"})
+
+
+def acs_expected(records: dict[str, dict[str, Any]], zone: str, *,
+                 suggested: bool = True) -> list[ExpectedRecord]:
+    """ACS ``verification_records`` ({kind: {type, name, value}}) as expected records; with
+    ``suggested=False`` only the ones ACS requires as they are (``ACS_SUGGESTED`` left out)."""
     out = []
     for kind, rec in records.items():
         if not rec or not rec.get("type") or rec.get("value") is None:
+            continue
+        if not suggested and kind in ACS_SUGGESTED:
             continue
         out.append(ExpectedRecord(fqdn(str(rec.get("name") or "@"), zone), str(rec["type"]).upper(),
                                   (str(rec["value"]),), f"ACS verification record {kind}"))
