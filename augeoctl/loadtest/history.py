@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from augeoctl.backends.local_targets import write_json
+
 if TYPE_CHECKING:
     from augeoctl.charts import Chart
 
@@ -50,9 +52,7 @@ def save(home: Path, summary: dict[str, Any], environment: str) -> Path:
         path = d / f"{base}-{n}.json"
     data = record(summary, environment)
     data["id"] = path.stem
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)  # a reader never sees half a record
+    write_json(path, data)  # atomic: a reader never sees half a record
     return path
 
 
