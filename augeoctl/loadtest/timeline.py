@@ -100,7 +100,11 @@ def latency_series(points: list[Point]) -> dict[str, list[tuple[float, float]]]:
 def gate_lines(gates: dict[str, float]) -> dict[str, float]:
     """The profile's global latency gates as horizontal lines (``p95 gate 1000 ms``); the
     error rate and throughput gates have other units and are not drawn."""
-    return {f"{s.line} {gates[s.gate]:g} ms": gates[s.gate] for s in SERIES if s.gate in gates}
+    return {_label(s, gates): gates[s.gate] for s in SERIES if s.gate in gates}
+
+
+def _label(s: Drawn, gates: dict[str, float]) -> str:
+    return f"{s.line} {gates[s.gate]:g} ms"
 
 
 def latency_chart(profile: str, gates: dict[str, float], points: list[Point]) -> Chart:
@@ -110,7 +114,7 @@ def latency_chart(profile: str, gates: dict[str, float], points: list[Point]) ->
 
     series = {name: [(x, max(y, FLOOR_MS)) for x, y in pts] for name, pts in latency_series(points).items()}
     colors = {s.name: s.color for s in SERIES}
-    colors |= {f"{s.line} {gates[s.gate]:g} ms": s.color for s in SERIES if s.gate in gates}
+    colors |= {_label(s, gates): s.color for s in SERIES if s.gate in gates}
     return Chart(title=f"Latency of load test {profile} (all requests)", x_label="seconds into the run",
                  y_label="ms (log scale)", series=series, lines=gate_lines(gates), log_y=True, colors=colors)
 
