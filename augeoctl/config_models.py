@@ -198,13 +198,22 @@ def _config_error(exc: ValidationError, model: type[_Table], kind: str, raw: dic
                                 + ": " + ", ".join(required_keys(kind)))
     first = errors[0]
     key = str(first["loc"][0])
-    value = raw.get(key, first.get("input"))
-    if first["type"] in _TYPE_ERRORS:
-        return ConfigError(f"{source}: {where}.{key} must be {_KINDS[_TYPE_ERRORS[first['type']]]}, got {value!r}")
-    if first["type"] == "literal_error":
-        return ConfigError(f'{source}: {where}.{key} is "{value}"',
-                           hint="use " + str((first.get("ctx") or {}).get("expected", "")).replace("'", '"'))
-    return ConfigError(f"{source}: {where}.{key}: {first['msg']}, got {value!r}")
+    return _value_error(first, f"{source}: {where}.{key}", raw.get(key, first.get("input")))
+
+
+def _value_error(error: Any, path: str, value: Any) -> ConfigError:
+    """A key whose value is wrong: of the wrong type, not one of the allowed values, out of
+    bounds, or refused by a validator."""
+    kind = error["type"]
+    if kind in _TYPE_ERRORS:
+        return ConfigError(f"{path} must be {_KINDS[_TYPE_ERRORS[kind]]}, got {value!r}")
+    ctx = error.get("ctx") or {}
+    if kind == "literal_error":
+        return ConfigError(f'{path} is "{value}"', hint="use " + str(ctx.get("expected", "")).replace("'", '"'))
+    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than_equal": "<= {le}"}
+    if kind in bounds:
+        return ConfigError(f"{path} must be a number {bounds[kind].format(**ctx)}, got {value!r}")
+    return ConfigError(f"{path}: {error['msg']}, got {value!r}")
 
 
 def explain(exc: ValidationError, raw: dict[str, Any], where: str, known: list[str]) -> ConfigError:
@@ -223,13 +232,7 @@ def explain(exc: ValidationError, raw: dict[str, Any], where: str, known: list[s
                            hint=(near + "; " if near else "") + "known: " + ", ".join(sorted(set(known))))
     if kind == "missing":
         return ConfigError(f"{path} is missing")
-    if kind in _TYPE_ERRORS:
-        return ConfigError(f"{path} must be {_KINDS[_TYPE_ERRORS[kind]]}, got {value!r}")
-    ctx = first.get("ctx") or {}
-    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than_equal": "<= {le}"}
-    if kind in bounds:
-        return ConfigError(f"{path} must be a number {bounds[kind].format(**ctx)}, got {value!r}")
-    return ConfigError(f"{path}: {first['msg']}, got {value!r}")
+    return _value_error(first, path, value)
 
 
 class ConfigFile(_Table):
