@@ -5,8 +5,10 @@ Sessions install what the machine lacks, Debian packages included (PostgreSQL se
 redis-server, Knot DNS), when run as root or with sudo.
 
 Run as a script (`python3 noxfile.py -s drill`) on a machine without nox, this file first
-installs nox into a virtualenv of its own and puts `nox` on the PATH, so that it works
-where the system Python is externally managed (PEP 668, as on Debian 12), then runs nox.
+installs nox into a virtualenv of its own ($XDG_DATA_HOME/augeoctl/nox-venv) and links
+`nox` into /usr/local/bin (root) or ~/.local/bin ($AUGEO_NOX_BIN_DIR overrides), so that it
+works where the system Python is externally managed (PEP 668, as on Debian 12), then runs nox.
+A link or virtualenv left broken by an earlier install is replaced.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def _bootstrap_nox() -> None:
     if found is None:
         home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
         venv = home / "augeoctl" / "nox-venv"
-        if not (venv / "bin" / "nox").exists():
+        # A venv whose interpreter has gone (Python upgraded or removed) is rebuilt too.
+        if not ((venv / "bin" / "nox").exists() and (venv / "bin" / "python").exists()):
             print(f"noxfile.py: installing nox into {venv}", file=sys.stderr)
             if subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)]).returncode != 0:
                 _install_debian_venv()
@@ -36,10 +39,16 @@ def _bootstrap_nox() -> None:
             subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", NOX_REQUIREMENT],
                            check=True)
         found = str(venv / "bin" / "nox")
-        bindir = Path("/usr/local/bin") if os.geteuid() == 0 else Path.home() / ".local" / "bin"
+        bindir = Path(os.environ.get("AUGEO_NOX_BIN_DIR") or
+                      ("/usr/local/bin" if os.geteuid() == 0 else Path.home() / ".local" / "bin"))
         bindir.mkdir(parents=True, exist_ok=True)
         link = bindir / "nox"
-        if not link.exists():
+        if link.is_symlink() and not link.exists():
+            # A link left by an earlier install whose virtualenv is gone: `which` skips it.
+            print(f"noxfile.py: replacing {link}, which points at a missing "
+                  f"{os.readlink(link)}", file=sys.stderr)
+            link.unlink()
+        if not link.exists() and not link.is_symlink():
             link.symlink_to(found)
             print(f"noxfile.py: linked {link} -> {found}", file=sys.stderr)
         if shutil.which("nox") is None:
