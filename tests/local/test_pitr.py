@@ -310,3 +310,32 @@ def test_a_quick_verification_samples_the_heap_and_estimates_large_tables(sandbo
     finally:
         run_cli("targets", "drop", "quick-one", "--yes", home=sandbox.home)
         sandbox.sql("DROP TABLE IF EXISTS app.bulk")
+
+
+def test_a_full_count_reads_every_heap_page_and_compresses_the_hint_bit_images(sandbox) -> None:
+    """Full verification counts rows by reading the heap (a sequential scan, never an index
+    the planner prefers), with the page images its hint bits write compressed (lz4) for a
+    superuser; a role that may not set that still gets its counts."""
+    from augeoctl.backends import verification
+
+    sandbox.sql("CREATE TABLE IF NOT EXISTS app.indexed AS SELECT g AS id, repeat('x', 400) AS pad"
+               " FROM generate_series(1, 20000) g")
+    sandbox.sql("CREATE INDEX IF NOT EXISTS indexed_id ON app.indexed (id)")
+    sandbox.sql("VACUUM ANALYZE app.indexed")  # all-visible: the planner would count the index
+    with sandbox.connect() as conn:
+        assert "Index Only Scan" in str(conn.execute("EXPLAIN SELECT count(*) FROM app.indexed").fetchall())
+        tables, estimated = verification.count_tables(conn, "full")
+        assert tables["app.indexed"] == 20000 and estimated == []
+        plan = str(conn.execute("EXPLAIN SELECT count(*) FROM app.indexed").fetchall())
+        assert "Seq Scan" in plan and "Index" not in plan, plan
+        assert conn.execute("SHOW wal_compression").fetchone() == ("lz4",)
+    sandbox.sql("DROP ROLE IF EXISTS plain_counter")
+    sandbox.sql("CREATE ROLE plain_counter LOGIN IN ROLE pg_read_all_data")
+    try:
+        with sandbox.connect(sandbox.dsn.replace("augeo@", "plain_counter@", 1)) as conn:
+            assert verification.compress_hint_images(conn) is False
+            tables, _ = verification.count_tables(conn, "full")
+            assert tables["app.indexed"] == 20000
+    finally:
+        sandbox.sql("DROP ROLE plain_counter")
+        sandbox.sql("DROP TABLE app.indexed")
