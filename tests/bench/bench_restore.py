@@ -17,7 +17,9 @@ each tool from a cold page cache (caches dropped before every tool):
       the WAL was archived, off the restore's path, and is reported apart;
   (b) ``pgbackrest restore --type=time --target=T --target-action=promote`` and a start of
       the restored cluster, with ``archive-async=y`` and ``process-max=2`` as pgBackRest's
-      documentation recommends for a fast archive-get;
+      documentation recommends for a fast archive-get, twice: as a pgBackRest user gets it
+      (the cluster's own settings, which pgBackRest restores with it) and with augeoctl's
+      replay settings added (below);
   (c) the floor: ``cp -a`` of augeoctl's base backup and PostgreSQL's own replay of the
       same WAL with ``restore_command = cp``, ending with ``recovery_target_action =
       promote``;
@@ -30,10 +32,15 @@ command starts. "usable" is when the target has been promoted and accepts read/w
 connections: for augeoctl the moment its progress line "promote: done" reaches this
 process (its stderr is read as it comes); for (b) and (c) when a connection sees
 pg_is_in_recovery() = false. "verified" is augeoctl's exit (its pg_amcheck and queries).
-(b) and (c) run with the replay settings of augeoctl's restore (REPLAY_SETTINGS: no
-restartpoints during replay, syncfs at startup, shared_buffers sized to the machine) and
-hot_standby off, so that the comparison is of the tools, not of PostgreSQL settings. The
+The floor and the second pgBackRest run use the replay settings of augeoctl's restore
+(REPLAY_SETTINGS: no restartpoints during replay, syncfs at startup, shared_buffers sized
+to the machine) and hot_standby off, so that they compare the tools, not PostgreSQL
+settings; the first pgBackRest run shows what those settings are worth to its users. The
 WAL replayed is counted from each server's log ("restored log file").
+
+Before the first measure the source is made quiet (autovacuum off, a checkpoint, no
+autovacuum worker left), so that its clean-up after the pgbench run does not slow
+whichever tool comes first; and the order of the tools turns by one every round.
 
 Planning: the archive is then topped up to PLAN-SEGMENTS segments (a small write and a
 WAL switch each), and ``augeoctl restore --latest --dry-run`` is timed as a whole process
@@ -66,8 +73,9 @@ from augeoctl.backends.local_recovery import REPLAY_SETTINGS  # noqa: E402
 from augeoctl.local import tools, wal  # noqa: E402
 from augeoctl.local.sandbox import as_service, chown_tree, make_dir, stop_postgres  # noqa: E402
 
-TOOLS = ("augeoctl", "pgbackrest", "floor")
+TOOLS = ("augeoctl", "pgbackrest", "pgbackrest_tuned", "floor")
 LABELS = {"augeoctl": "augeoctl restore", "pgbackrest": "pgBackRest (async archive-get)",
+          "pgbackrest_tuned": "pgBackRest + augeoctl's replay settings",
           "floor": "floor: cp -a + PostgreSQL replay"}
 
 
@@ -164,10 +172,13 @@ def timed_augeoctl(home: Path, *args: str) -> tuple[float, float, dict]:
     return usable, verified, json.loads(out)
 
 
-def recovery_conf(data: Path, port: int, extra: dict[str, str]) -> None:
+def recovery_conf(data: Path, port: int, extra: dict[str, str], tuned: bool = True) -> None:
+    """A restored cluster's own port and socket, no archiving; with ``tuned``, augeoctl's
+    replay settings and hot_standby off (else the cluster's own settings)."""
     settings = {"port": str(port), "listen_addresses": "'127.0.0.1'",
                 "unix_socket_directories": f"'{data.parent}'", "archive_mode": "'off'",
-                "recovery_target_action": "'promote'", "hot_standby": "'off'", **REPLAY_SETTINGS, **extra}
+                **({"recovery_target_action": "'promote'", "hot_standby": "'off'", **REPLAY_SETTINGS} if tuned else {}),
+                **extra}
     with (data / "postgresql.auto.conf").open("a") as fh:
         fh.write("\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
     (data / "recovery.signal").touch()
@@ -185,6 +196,20 @@ def archive_and_wait(port: int, archive: Path) -> list[Path]:
             raise SystemExit("the archive or its index did not catch up within 10 minutes")
         time.sleep(0.1)
     return segments_of(archive)
+
+
+def quiet_source(port: int) -> None:
+    """No autovacuum (pgbench leaves a lot to clean up) and a checkpoint on the source, and
+    wait until no autovacuum worker is left, so that the first tool measured does not share
+    the machine with the source's clean-up."""
+    psql(port, "ALTER SYSTEM SET autovacuum = off")
+    psql(port, "SELECT pg_reload_conf()")
+    deadline = time.monotonic() + 600
+    while psql(port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") != "0":
+        if time.monotonic() > deadline:
+            raise SystemExit("autovacuum workers still running after 10 minutes")
+        time.sleep(0.5)
+    psql(port, "CHECKPOINT")
 
 
 def segments_of(archive: Path) -> list[Path]:
@@ -206,6 +231,65 @@ def plot(rows: list[dict], path: Path) -> None:
                   series={LABELS[t]: [(r[f"{t}_mib"], r[t]) for r in rows] for t in TOOLS})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(svg(chart))
+
+
+def measure_round(home: Path, pgbr: list[str], backup: dict, archive: Path, k: int, rnd: int,
+                  t_iso: str, t_pg: str) -> dict:
+    """One round at one amount of WAL: every tool from a cold cache, in an order that turns
+    by one every round; the row of figures."""
+    index = home / "store" / "wal-index.json"
+    row: dict = {}
+
+    def run_augeoctl() -> None:
+        # its own index cache removed; the archive command's entries kept
+        index.unlink(missing_ok=True)
+        drop_caches()
+        usable, verified, res = timed_augeoctl(home, "restore", "--to-time", t_iso,
+                                               "--target", f"b{k}-{rnd}")
+        row["augeoctl"], row["augeoctl_verified"] = usable, verified
+        row["augeoctl_phases"] = {p["name"]: p["seconds"] for p in res["phases"]}
+        row["augeoctl_segments"] = res["wal_segments_replayed"]
+        augeoctl(home, "targets", "drop", f"b{k}-{rnd}", "--yes")
+
+    def run_pgbackrest(tuned: bool) -> None:
+        key = "pgbackrest_tuned" if tuned else "pgbackrest"
+        drop_caches()
+        dest = make_dir(home / f"pgbr-{rnd}", 0o755) / "data"
+        p_port = tools.free_port()
+        t0 = time.monotonic()
+        subprocess.run(as_service([*pgbr, f"--pg1-path={dest}", "restore", "--type=time",
+                                   f"--target={t_pg}", "--target-action=promote"]),
+                       check=True, capture_output=True)
+        recovery_conf(dest, p_port, {}, tuned=tuned)
+        row[key] = start_and_wait_promoted(dest, p_port) - t0
+        row[f"{key}_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
+        stop_postgres(dest, mode="immediate")
+        shutil.rmtree(dest.parent)
+
+    base, where = backup["location"], (archive, t_pg)
+
+    def run_floor() -> None:
+        row["floor"], row["floor_segments"] = floor(home / f"floor-{rnd}", base, where, {},
+                                                    start_and_wait_promoted)
+
+    def run_pause() -> None:
+        # the same floor, paused at the target and promoted with pg_promote(): a
+        # paused server must take connections, so hot_standby is on here.
+        row["pause"], row["pause_segments"] = floor(
+            home / f"pause-{rnd}", base, where,
+            {"recovery_target_action": "'pause'", "hot_standby": "'on'"}, start_pause_and_promote)
+
+    order = [run_augeoctl, lambda: run_pgbackrest(False), lambda: run_pgbackrest(True),
+             run_floor, run_pause]
+    turn = rnd % len(order)
+    for step in order[turn:] + order[:turn]:
+        step()
+    verified = row["augeoctl_verified"]
+    print(f"  round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
+          f"pgBackRest {row['pgbackrest']:.2f} s, with augeoctl's replay settings "
+          f"{row['pgbackrest_tuned']:.2f} s, floor {row['floor']:.2f} s, "
+          f"floor paused + pg_promote() {row['pause']:.2f} s", flush=True)
+    return row
 
 
 def main() -> int:
@@ -274,6 +358,7 @@ def main() -> int:
         for seg in segments:  # the very same segments into pgBackRest's repository
             subprocess.run(as_service([*pgbr, "archive-push", str(seg)]), check=True, capture_output=True)
         print(f"WAL archived: {len(segments)} segments, {wal_mb:.0f} MiB", flush=True)
+        quiet_source(port)
         index = home / "store" / "wal-index.json"
 
         for k in multiples:
@@ -286,42 +371,8 @@ def main() -> int:
                   f"({sum(p.stat().st_size for p in needed) / 2**20:.0f} MiB)", flush=True)
             results: list[dict] = []
             for rnd in range(args.rounds):
-                row: dict = {}
-                # (a) augeoctl: its own index cache removed; the archive command's entries kept
-                index.unlink(missing_ok=True)
-                drop_caches()
-                usable, verified, res = timed_augeoctl(home, "restore", "--to-time", t_iso, "--target", f"b{k}-{rnd}")
-                row["augeoctl"], row["augeoctl_verified"] = usable, verified
-                row["augeoctl_phases"] = {p["name"]: p["seconds"] for p in res["phases"]}
-                row["augeoctl_segments"] = res["wal_segments_replayed"]
-                augeoctl(home, "targets", "drop", f"b{k}-{rnd}", "--yes")
-
-                # (b) pgBackRest
-                drop_caches()
-                dest = make_dir(home / f"pgbr-{rnd}", 0o755) / "data"
-                p_port = tools.free_port()
-                t0 = time.monotonic()
-                subprocess.run(as_service([*pgbr, f"--pg1-path={dest}", "restore", "--type=time", f"--target={t_pg}",
-                                           "--target-action=promote"]), check=True, capture_output=True)
-                recovery_conf(dest, p_port, {})
-                row["pgbackrest"] = start_and_wait_promoted(dest, p_port) - t0
-                row["pgbackrest_segments"] = restored_segments(dest.parent / f"{dest.name}.log")
-                stop_postgres(dest, mode="immediate")
-                shutil.rmtree(dest.parent)
-
-                # (c) the floor, ending with promote
-                base, where = backup["location"], (archive, t_pg)
-                row["floor"], row["floor_segments"] = floor(home / f"floor-{rnd}", base, where, {},
-                                                            start_and_wait_promoted)
-                # (d) the same floor, paused at the target and promoted with pg_promote(): a
-                # paused server must take connections, so hot_standby is on here.
-                row["pause"], row["pause_segments"] = floor(
-                    home / f"pause-{rnd}", base, where, {"recovery_target_action": "'pause'", "hot_standby": "'on'"},
-                    start_pause_and_promote)
+                row = measure_round(home, pgbr, backup, archive, k, rnd, t_iso, t_pg)
                 results.append(row)
-                print(f"  round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
-                      f"pgBackRest {row['pgbackrest']:.2f} s, floor {row['floor']:.2f} s, "
-                      f"floor paused + pg_promote() {row['pause']:.2f} s", flush=True)
             med = {key: statistics.median(r[key] for r in results)
                    for key in ("augeoctl", "augeoctl_verified", *TOOLS[1:], "pause")}
             mid = sorted(results, key=lambda r: r["augeoctl"])[len(results) // 2]
@@ -361,12 +412,14 @@ def main() -> int:
     print(f"medians of {args.rounds} round(s) per amount of WAL; page cache dropped before each tool; "
           "one clock (this process)")
     print("| WAL | segments replayed (augeoctl / pgBackRest / floor) | augeoctl usable | augeoctl verified "
-          "| pgBackRest usable | floor usable | augeoctl / pgBackRest | augeoctl / floor | verified / usable |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| pgBackRest usable | pgBackRest + replay settings | floor usable | augeoctl / pgBackRest "
+          "| augeoctl / pgBackRest + replay settings | augeoctl / floor | verified / usable |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['multiple']}x | {r['augeoctl_segments']} / {r['pgbackrest_segments']} / {r['floor_segments']} "
               f"| {r['augeoctl']:.2f} s | {r['augeoctl_verified']:.2f} s | {r['pgbackrest']:.2f} s "
-              f"| {r['floor']:.2f} s | {r['augeoctl'] / r['pgbackrest']:.2f} | {r['augeoctl'] / r['floor']:.2f} "
+              f"| {r['pgbackrest_tuned']:.2f} s | {r['floor']:.2f} s | {r['augeoctl'] / r['pgbackrest']:.2f} "
+              f"| {r['augeoctl'] / r['pgbackrest_tuned']:.2f} | {r['augeoctl'] / r['floor']:.2f} "
               f"| {r['augeoctl_verified'] / r['augeoctl']:.2f} |")
     print("recovery_target_action: promote (hot_standby off) against pause + pg_promote() (hot_standby on, "
           "which a pause needs), same copy and WAL:")
