@@ -172,3 +172,39 @@ def test_quick_verification_samples_spread_ranges_including_both_ends() -> None:
     assert resolve("auto", FULL_VERIFY_MAX_BYTES) == "full"
     assert resolve("auto", FULL_VERIFY_MAX_BYTES + 1) == "quick"
     assert resolve("full", 10**15) == "full" and resolve("quick", 1) == "quick"
+
+
+class _Quiet:
+    def status(self, text: str) -> None:
+        self.last = text
+
+
+def test_the_base_backup_copy_keeps_every_file_and_link_and_stops_on_the_first_error(tmp_path) -> None:
+    import os
+    import shutil
+    import threading
+
+    from augeoctl.backends.local_recovery import COPY_THREADS, _copy_tree
+
+    src = tmp_path / "backup"
+    (src / "base" / "1").mkdir(parents=True)
+    for i in range(3 * COPY_THREADS):
+        (src / "base" / "1" / str(i)).write_bytes(os.urandom(1000 * (i + 1)))
+    (src / "PG_VERSION").write_text("15\n")
+    (src / "PG_VERSION").chmod(0o600)
+    (src / "meta.json").write_text("{}")
+    (src / "pg_wal").mkdir()
+    os.symlink("/elsewhere/tablespace", src / "tblspc")
+    _copy_tree(src, tmp_path / "data", 0, _Quiet())
+    data = tmp_path / "data"
+    for i in range(3 * COPY_THREADS):
+        assert (data / "base" / "1" / str(i)).read_bytes() == (src / "base" / "1" / str(i)).read_bytes()
+    assert (data / "PG_VERSION").stat().st_mode & 0o777 == 0o600
+    assert not (data / "meta.json").exists() and (data / "pg_wal").is_dir()
+    assert os.readlink(data / "tblspc") == "/elsewhere/tablespace"
+
+    os.mkfifo(src / "base" / "1" / "not-a-file")  # copyfile refuses a named pipe
+    shutil.rmtree(data)
+    with pytest.raises(shutil.SpecialFileError):
+        _copy_tree(src, data, 0, _Quiet())
+    assert not [t for t in threading.enumerate() if t.name.startswith("copy")]
