@@ -180,7 +180,6 @@ def _waldump_range(
 # Where the sandbox's archive command leaves what pg_waldump found in each segment it
 # archived (see archive-wal.sh), beside the segments.
 INDEX_DIR = ".index"
-READ_ENTRIES_AT_ONCE_FROM = 16  # this many entries to read or more: several threads read them
 
 
 class SegmentIndex:
@@ -235,14 +234,10 @@ class SegmentIndex:
             else:
                 runs.append([name])
             prev = (tli, segno)
-        located = [[locate(self.archive, s) for s in run] for run in runs]
-        unknown = [(s, p) for run, paths in zip(runs, located, strict=True)
-                   for s, p in zip(run, paths, strict=True) if not self._fresh(s, p)]
-        entries = self._read_entries(unknown)
-        not_cached = {s for s, _ in unknown}
-        for run, paths in zip(runs, located, strict=True):
+        for run in runs:
+            paths = [locate(self.archive, s) for s in run]
             stale = [i for i, (s, p) in enumerate(zip(run, paths, strict=True))
-                     if s in not_cached and not self._adopt(s, p, entries.get(s))]
+                     if not self._fresh(s, p) and not self._adopt(s, p)]
             while stale:
                 # One run of consecutive stale segments, with a neighbour on each side.
                 i0 = stale[0]
@@ -252,33 +247,11 @@ class SegmentIndex:
                 self._read(run[max(i0 - 1, 0): i1 + 2], paths[max(i0 - 1, 0): i1 + 2])
                 stale = [i for i in stale if i > i1]
 
-    @staticmethod
-    def _read_entries(segments: list[tuple[str, Path]]) -> dict[str, str]:
-        """The archive command's entries of these segments (those it made), read several at
-        a time: after a busy day they are a thousand small files, which a cold disk serves
-        faster side by side than one after the other."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        def read(item: tuple[str, Path]) -> str | None:
-            try:
-                return (item[1].parent / INDEX_DIR / item[0]).read_text()
-            except OSError:
-                return None
-
-        if len(segments) < READ_ENTRIES_AT_ONCE_FROM:
-            return {}  # read one by one in _adopt
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="wal-index") as pool:
-            texts = list(pool.map(read, segments))
-        return {s: t for (s, _), t in zip(segments, texts, strict=True) if t is not None}
-
-    def _adopt(self, segment: str, path: Path, text: str | None = None) -> bool:
+    def _adopt(self, segment: str, path: Path) -> bool:
         """Take the entry the archive command wrote for a segment (``.index/NAME`` beside
-        it, see archive-wal.sh) when it is whole, clean and of the segment as it is now
-        (``text``: the entry, read already)."""
+        it, see archive-wal.sh) when it is whole, clean and of the segment as it is now."""
         try:
-            if text is None:
-                text = (path.parent / INDEX_DIR / segment).read_text()
-            head, error, *lines = text.split("\n")
+            head, error, *lines = (path.parent / INDEX_DIR / segment).read_text().split("\n")
             magic, version, size, mtime, rc = head.split()
             sec, _, frac = mtime.partition(".")
             mtime_ns = int(sec) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])

@@ -32,13 +32,6 @@ def archived(sandbox: SandboxHandle) -> list[str]:
     return segs
 
 
-@pytest.fixture(params=["one-by-one", "side-by-side"], autouse=True)
-def entry_reads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test with the entries read one by one and by the reading threads (a long archive)."""
-    if request.param == "side-by-side":
-        monkeypatch.setattr(wal, "READ_ENTRIES_AT_ONCE_FROM", 1)
-
-
 def _index(folder: Path, pg_waldump: str, dirs: list[Path]) -> wal.SegmentIndex:
     return wal.SegmentIndex(dirs, folder / "wal-index.json", pg_waldump)
 
