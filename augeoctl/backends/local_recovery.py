@@ -601,9 +601,10 @@ def _copy_tree(src: Path, dst: Path, total: int, reporter: Reporter) -> None:
     The files are copied COPY_THREADS at a time, largest first (pgBackRest's restore
     copies with process-max processes the same way): one reader leaves a cold disk idle
     between its requests, several keep it busy; on the 2-core sandbox VM a 1 GiB backup
-    copied from a cold cache in 0.75-0.90 s, against 0.94-1.41 s with one thread. An error or an interrupt stops the copy: no
-    new file is started, the ones under way finish, then it is raised, and the caller
-    removes the half-made target."""
+    copied from a cold cache in 0.75-0.90 s, against 0.94-1.41 s with one thread.
+
+    An error or an interrupt stops the copy: no new file is started, the ones under way
+    finish, then it is raised, and the caller removes the half-made target."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     dst.mkdir(parents=True, exist_ok=False)

@@ -100,8 +100,8 @@ def compress_hint_images(conn: Any) -> bool:
     checkpoint writes most of it again (640 MiB for the 1 GB bench database). Compressed
     with ``wal_compression = lz4``, that count took 1.33 s instead of 1.80 s. Only a
     superuser may set it; elsewhere (a role without the right, a server built without
-    lz4) nothing changes. A connection in autocommit mode is
-    expected, so a refusal leaves it usable. Returns whether it took effect."""
+    lz4) nothing changes. A connection in autocommit mode is expected, so a refusal
+    leaves it usable. Returns whether it took effect."""
     import psycopg
 
     try:
