@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from augeoctl.errors import ConfigError
 
-WAL_STREAMING = ("off", "async", "sync")
+WalStreaming = Literal["off", "async", "sync"]
+WAL_STREAMING: tuple[str, ...] = get_args(WalStreaming)
 ARCHIVE_TIMEOUT = (1, 86400)
 SERVICE_WORKERS = (1, 16)
 CONNECT_WAIT_MAX = 86400
@@ -48,7 +49,7 @@ class LocalTable(_Table):
     archive_timeout: int | None = Field(None, description="seconds before a partly filled WAL segment is archived",
                                         json_schema_extra={"minimum": ARCHIVE_TIMEOUT[0],
                                                            "maximum": ARCHIVE_TIMEOUT[1]})
-    wal_streaming: Literal["off", "async", "sync"] | None = Field(None, description="pg_receivewal streaming")
+    wal_streaming: WalStreaming | None = Field(None, description="pg_receivewal streaming")
     service_user: str | None = Field(None, description="unprivileged user the servers run as when augeoctl runs as root")
     pg_bindir: str | None = Field(None, description="folder of the PostgreSQL programs (initdb, pg_ctl ...)")
     redis_server: str | None = Field(None, description="the redis-server program")
