@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from augeoctl.config_models import explain
+from augeoctl.config_models import clean_schema, explain
 from augeoctl.errors import ConfigError, UsageError
 from augeoctl.timeparse import parse_duration
 
@@ -136,8 +136,6 @@ def load_profiles(path: Path | Traversable) -> dict[str, Profile]:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the SLO profiles file, for editors."""
-    from augeoctl.config_models import clean_schema
-
     return clean_schema(SloFile.model_json_schema())
 
 
