@@ -20,10 +20,10 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from augeoctl import config_models as models
-from augeoctl.config_models import (
+from augeoctl.config_limits import (
     ARCHIVE_TIMEOUT,
     BASE_URL,
     CONNECT_WAIT_MAX,
@@ -35,6 +35,14 @@ from augeoctl.config_models import (
 from augeoctl.errors import ConfigError, UsageError
 
 LOCAL = "local"
+
+
+def _models() -> ModuleType:
+    """The config file's pydantic models, imported only once a file or an AUGEO_* variable
+    needs checking: the zero-config sandbox starts without pydantic."""
+    from augeoctl import config_models
+
+    return config_models
 
 # Settings an AUGEO_* variable may give (it wins over the config file): variable ->
 # (environment kind, key). AUGEO_REDIS_EXPORT_SAS is a secret, so it has no file key.
@@ -209,7 +217,7 @@ def load_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"environments", "defaults"})
     if unknown:
-        near = "; ".join(f"{k}: {m}" for k in unknown if (m := models.suggestion(k, ["environments", "defaults"])))
+        near = "; ".join(f"{k}: {m}" for k in unknown if (m := _models().suggestion(k, ["environments", "defaults"])))
         raise ConfigError(
             f"{path}: unknown top-level key(s): {', '.join(unknown)}",
             hint=(near + "; " if near else "") + "allowed top-level tables are [environments.NAME] and [defaults]",
@@ -251,7 +259,7 @@ def _validate(name: str, raw: dict[str, Any], source: str) -> Environment:
         raise ConfigError(
             f'{source}: environments.{name}.kind is "{kind}"', hint='use "local" or "azure"'
         )
-    checked = models.validate(kind, raw, f"environments.{name}", source)
+    checked = _models().validate(kind, raw, f"environments.{name}", source)
     settings = {k: v for k, v in checked.items() if k != "kind"}
     return Environment(name=name, kind=kind, settings=_checked(name, settings, source))
 
@@ -263,11 +271,11 @@ def _from_variables(env: Environment) -> Environment:
         raw = os.environ.get(variable)
         if raw is None or raw == "" or kind != env.kind:
             continue
-        typ = models.key_type(env.kind, key)
+        typ = _models().key_type(env.kind, key)
         try:
             settings[key] = typ(raw)
         except ValueError:
-            described = models.keys(env.kind).get(key, key)
+            described = _models().keys(env.kind).get(key, key)
             raise ConfigError(f"{variable}={raw!r} is not valid: {key} must be an integer",
                               hint=f"unset {variable} or give {described}") from None
     return Environment(env.name, env.kind, _checked(env.name, settings, "the AUGEO_* variables"))
@@ -356,7 +364,7 @@ def resolve(
     defaults = data.get("defaults", {}) or {}
     unknown_defaults = sorted(set(defaults) - {"env", "output"})
     if unknown_defaults:
-        near = "; ".join(f"{k}: {m}" for k in unknown_defaults if (m := models.suggestion(k, ["env", "output"])))
+        near = "; ".join(f"{k}: {m}" for k in unknown_defaults if (m := _models().suggestion(k, ["env", "output"])))
         raise ConfigError(f"{source}: unknown key(s) in [defaults]: {', '.join(unknown_defaults)}",
                           hint=(near + "; " if near else "") + "[defaults] takes env and output")
 

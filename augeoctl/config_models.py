@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from augeoctl.config_limits import (
+    ARCHIVE_TIMEOUT,
+    BASE_URL,
+    CONNECT_WAIT_MAX,
+    REGION,
+    SERVICE_WORKERS,
+    WEBAPP_NAME,
+    WalStreaming,
+)
 from augeoctl.errors import ConfigError
-
-WalStreaming = Literal["off", "async", "sync"]
-WAL_STREAMING: tuple[str, ...] = get_args(WalStreaming)
-ARCHIVE_TIMEOUT = (1, 86400)
-SERVICE_WORKERS = (1, 16)
-CONNECT_WAIT_MAX = 86400
-# An App Service app name (the DNS label of NAME.azurewebsites.net), and a slot's base URL
-# for health probes: no credentials, query or fragment, since paths are appended to it.
-WEBAPP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])")
-BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
-REGION = re.compile(r"[a-z][a-z0-9]{2,39}")
 
 
 def _whole(rx: re.Pattern[str]) -> str:

@@ -50,6 +50,13 @@ def _rest(ctx: click.Context) -> list[str]:
         return [*ctx.protected_args, *ctx.args]
 
 
+def subcommands(group: click.Group) -> dict[str, click.Command]:
+    """A group's subcommands, the lazily loaded ones included."""
+    ctx = click.Context(group)
+    found = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    return {name: cmd for name, cmd in found.items() if cmd is not None}
+
+
 def resolve(args: list[str]) -> None:
     """Parse a command line against the CLI without running it."""
     ctx = cli.make_context("augeoctl", list(args), resilient_parsing=False)
@@ -103,8 +110,8 @@ def check_synopsis(line: str) -> list[tuple[str, ...]]:
         words = [w.translate(_GROUPING).removesuffix("...") for w in segment.split()]
         words = [w for w in words if w]
         parent = path[-2][1] if len(path) > 1 else None
-        if i and words and isinstance(parent, click.Group) and words[0] in parent.commands:
-            path[-1] = (words[0], parent.commands[words.pop(0)])
+        if i and words and isinstance(parent, click.Group) and words[0] in subcommands(parent):
+            path[-1] = (words[0], subcommands(parent)[words.pop(0)])
         arguments = 0
         values = iter(words)
         for word in values:
@@ -118,8 +125,8 @@ def check_synopsis(line: str) -> list[tuple[str, ...]]:
                     unknown = set(value.split("|")) - set(opt.type.choices)
                     assert not unknown, f"`{where} {name}` does not accept {sorted(unknown)} (in `{line}`)"
             elif isinstance(cmd, click.Group):
-                assert word in cmd.commands, f"`{where}` has no command {word!r} (in `{line}`)"
-                path.append((word, cmd.commands[word]))
+                assert word in subcommands(cmd), f"`{where}` has no command {word!r} (in `{line}`)"
+                path.append((word, subcommands(cmd)[word]))
             else:
                 arguments += 1
                 assert arguments <= _takes(cmd), f"`{where}` takes no argument {word!r} (in `{line}`)"

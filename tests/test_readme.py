@@ -8,7 +8,7 @@ import click
 import pytest
 
 from augeoctl.cli import cli
-from tests.cli_lines import check_synopsis, resolve, sh_commands, synopses
+from tests.cli_lines import check_synopsis, resolve, sh_commands, subcommands, synopses
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()
@@ -16,7 +16,7 @@ README = (REPO / "README.md").read_text()
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
     out = set()
-    for name, cmd in group.commands.items():
+    for name, cmd in subcommands(group).items():
         path = (*prefix, name)
         out.add(path)
         if isinstance(cmd, click.Group):

@@ -1,6 +1,8 @@
 """The ``augeoctl`` command line: a thin layer over the library.
 
-Each command group lives in its own module; this one assembles them.
+Each command group lives in its own module; this one names them. A module is imported
+only when its command runs (or help lists it), so a command starts without the imports
+of all the others (click's lazily loaded subcommands).
 """
 
 from __future__ import annotations
@@ -10,8 +12,30 @@ import click
 from augeoctl import __version__
 from augeoctl.cli.common import AugeoGroup, common_options
 
+# command name -> "module:attribute" of its click command
+COMMANDS = {
+    "sandbox": "augeoctl.cli.sandbox:sandbox",
+    "backup": "augeoctl.cli.backup:backup",
+    "restore": "augeoctl.cli.restore:restore",
+    "targets": "augeoctl.cli.restore:targets",
+    "migrate": "augeoctl.cli.migrate:migrate",
+    "dr-drill": "augeoctl.cli.drill:dr_drill",
+    "health": "augeoctl.cli.health:health",
+    "dashboard": "augeoctl.cli.dashboard:dashboard",
+    "loadtest": "augeoctl.cli.loadtest:loadtest",
+    "dns": "augeoctl.cli.dns:dns",
+    "tls": "augeoctl.cli.dns:tls",
+    "config": "augeoctl.cli.config:config_group",
+    "release": "augeoctl.cli.release:release",
+    "rollback": "augeoctl.cli.release:rollback",
+    "wal": "augeoctl.cli.wal:wal",
+    "runbook": "augeoctl.cli.runbook:runbook",
+    "db": "augeoctl.cli.db:db",
+}
 
-@click.group(cls=AugeoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=AugeoGroup, lazy_subcommands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @common_options
 @click.version_option(__version__, prog_name="augeoctl")
 def cli() -> None:
@@ -21,46 +45,6 @@ def cli() -> None:
     named in the config. Results go to stdout (--output json for machines), progress
     and diagnostics to stderr.
     """
-
-
-def _register() -> None:
-    from augeoctl.cli import (
-        backup,
-        config,
-        dashboard,
-        db,
-        dns,
-        drill,
-        health,
-        loadtest,
-        migrate,
-        release,
-        restore,
-        runbook,
-        sandbox,
-        wal,
-    )
-
-    cli.add_command(sandbox.sandbox)
-    cli.add_command(backup.backup)
-    cli.add_command(restore.restore)
-    cli.add_command(restore.targets)
-    cli.add_command(migrate.migrate)
-    cli.add_command(drill.dr_drill, name="dr-drill")
-    cli.add_command(health.health)
-    cli.add_command(dashboard.dashboard)
-    cli.add_command(loadtest.loadtest)
-    cli.add_command(dns.dns)
-    cli.add_command(dns.tls)
-    cli.add_command(config.config_group)
-    cli.add_command(release.release)
-    cli.add_command(release.rollback)
-    cli.add_command(wal.wal)
-    cli.add_command(runbook.runbook)
-    cli.add_command(db.db)
-
-
-_register()
 
 
 def main() -> None:

@@ -462,7 +462,28 @@ def report_error(exc: AugeoError, as_json: bool) -> None:
 
 
 class AugeoGroup(click.Group):
-    """Translates the exception tree into messages and exit codes, once."""
+    """Translates the exception tree into messages and exit codes, once.
+
+    ``lazy_subcommands`` ({name: "module:attribute"}) names commands whose module is
+    imported only when the command is looked up, as click's documentation shows for a
+    command line with many heavy subcommands.
+    """
+
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
+            import importlib
+
+            module, _, attribute = self.lazy_subcommands[cmd_name].partition(":")
+            cmd = getattr(importlib.import_module(module), attribute)
+            self.add_command(cmd, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

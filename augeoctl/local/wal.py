@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024
@@ -107,14 +107,12 @@ def continuity(
 
 
 def _parse_pg_time(date: str, zone: str | None) -> datetime:
+    """A time as pg_waldump prints it (``2026-11-29 10:57:53.494114``, the regex's match),
+    read with ``fromisoformat``: a planning reads thousands, and ``strptime`` took 20 µs each."""
     # pg_waldump prints times in the server's log time zone; the sandbox runs UTC.
-    from datetime import UTC
-
-    fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in date else "%Y-%m-%d %H:%M:%S"
-    value = datetime.strptime(date, fmt)
     if zone and zone not in ("UTC", "GMT", "+00"):
         raise ValueError(f"unexpected time zone {zone} in pg_waldump output")
-    return value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(date).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -215,12 +213,19 @@ class SegmentIndex:
         except (OSError, ValueError):
             self._data = {}
         self._dirty = False
+        self._stats: dict[Path, os.stat_result] = {}  # segments are stat'ed once per planning
+
+    def _stat(self, path: Path) -> os.stat_result:
+        stat = self._stats.get(path)
+        if stat is None:
+            stat = self._stats[path] = path.stat()
+        return stat
 
     def _fresh(self, segment: str, path: Path) -> bool:
         entry = self._data.get(segment)
         if not isinstance(entry, dict):
             return False
-        stat = path.stat()
+        stat = self._stat(path)
         return entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns
 
     def check(self, segments: list[str]) -> None:
@@ -255,7 +260,7 @@ class SegmentIndex:
             magic, version, size, mtime, rc = head.split()
             sec, _, frac = mtime.partition(".")
             mtime_ns = int(sec) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
-            stat = path.stat()
+            stat = self._stat(path)
         except (OSError, ValueError):
             return False
         if (magic, version, rc, error) != ("augeo-wal-index", "1", "0", "") or \
@@ -277,6 +282,7 @@ class SegmentIndex:
         first = 0
         while first < len(names):
             stats = [p.stat() for p in paths[first:]]
+            self._stats.update(zip(paths[first:], stats, strict=True))
             times, message, error_lsn = _waldump_range(self.pg_waldump, paths[first:], self.seg_size)
             bad = len(names)
             if message is not None and error_lsn is not None:
@@ -344,6 +350,6 @@ class SegmentIndex:
         if not self._dirty:
             return
         tmp = self.index_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self._data, indent=0, sort_keys=True))
+        tmp.write_text(json.dumps(self._data, sort_keys=True))  # no indent: the C encoder
         os.replace(tmp, self.index_file)
         self._dirty = False

@@ -40,7 +40,9 @@ WAL replayed is counted from each server's log ("restored log file").
 
 Before the first measure the source is made quiet (autovacuum off, a checkpoint, no
 autovacuum worker left), so that its clean-up after the pgbench run does not slow
-whichever tool comes first; and the order of the tools turns by one every round.
+whichever tool comes first; and the order of the tools turns by one every round and
+once more for every amount of WAL, so that no tool holds the same place in the same round
+of every amount (a penalty of a place shows apart from a penalty of a tool).
 
 Planning: the archive is then topped up to PLAN-SEGMENTS segments (a small write and a
 WAL switch each), and ``augeoctl restore --latest --dry-run`` is timed as a whole process
@@ -234,9 +236,9 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def measure_round(home: Path, pgbr: list[str], backup: dict, archive: Path, k: int, rnd: int,
-                  t_iso: str, t_pg: str) -> dict:
-    """One round at one amount of WAL: every tool from a cold cache, in an order that turns
-    by one every round; the row of figures."""
+                  t_iso: str, t_pg: str, turn: int) -> dict:
+    """One round at one amount of WAL: every tool from a cold cache, starting at place
+    ``turn`` of the tools' list; the row of figures, with each tool's place."""
     index = home / "store" / "wal-index.json"
     row: dict = {}
 
@@ -281,11 +283,13 @@ def measure_round(home: Path, pgbr: list[str], backup: dict, archive: Path, k: i
 
     order = [run_augeoctl, lambda: run_pgbackrest(False), lambda: run_pgbackrest(True),
              run_floor, run_pause]
-    turn = rnd % len(order)
+    turn %= len(order)
     for step in order[turn:] + order[:turn]:
         step()
+    names = ["augeoctl", "pgbackrest", "pgbackrest_tuned", "floor", "pause"]
+    row["places"] = {name: (i - turn) % len(order) + 1 for i, name in enumerate(names)}
     verified = row["augeoctl_verified"]
-    print(f"  round {rnd + 1}: augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
+    print(f"  round {rnd + 1} (augeoctl ran {row['places']['augeoctl']} of 5): augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
           f"pgBackRest {row['pgbackrest']:.2f} s, with augeoctl's replay settings "
           f"{row['pgbackrest_tuned']:.2f} s, floor {row['floor']:.2f} s, "
           f"floor paused + pg_promote() {row['pause']:.2f} s", flush=True)
@@ -361,7 +365,7 @@ def main() -> int:
         quiet_source(port)
         index = home / "store" / "wal-index.json"
 
-        for k in multiples:
+        for n, k in enumerate(multiples):
             target = targets[k]
             t_iso = target.isoformat(timespec="microseconds").replace("+00:00", "Z")
             t_pg = f"{target.strftime('%Y-%m-%d %H:%M:%S.%f')}+00"
@@ -371,12 +375,12 @@ def main() -> int:
                   f"({sum(p.stat().st_size for p in needed) / 2**20:.0f} MiB)", flush=True)
             results: list[dict] = []
             for rnd in range(args.rounds):
-                row = measure_round(home, pgbr, backup, archive, k, rnd, t_iso, t_pg)
+                row = measure_round(home, pgbr, backup, archive, k, rnd, t_iso, t_pg, turn=rnd + n)
                 results.append(row)
             med = {key: statistics.median(r[key] for r in results)
                    for key in ("augeoctl", "augeoctl_verified", *TOOLS[1:], "pause")}
             mid = sorted(results, key=lambda r: r["augeoctl"])[len(results) // 2]
-            rows.append({"multiple": k, **med, "phases": mid["augeoctl_phases"],
+            rows.append({"multiple": k, **med, "phases": mid["augeoctl_phases"], "rounds": results,
                          **{f"{t}_segments": results[-1][f"{t}_segments"] for t in TOOLS},
                          **{f"{t}_mib": results[-1][f"{t}_segments"] * 16 for t in TOOLS}})
 
@@ -421,6 +425,11 @@ def main() -> int:
               f"| {r['pgbackrest_tuned']:.2f} s | {r['floor']:.2f} s | {r['augeoctl'] / r['pgbackrest']:.2f} "
               f"| {r['augeoctl'] / r['pgbackrest_tuned']:.2f} | {r['augeoctl'] / r['floor']:.2f} "
               f"| {r['augeoctl_verified'] / r['augeoctl']:.2f} |")
+    print("per round, time to usable (place in the round's order, 1 = first):")
+    for r in rows:
+        print(f"  {r['multiple']}x: " + "; ".join(
+            f"{LABELS.get(t, 'floor paused + pg_promote()')} " + ", ".join(f"{x[t]:.2f} ({x['places'][t]})" for x in r["rounds"])
+            for t in (*TOOLS, "pause")))
     print("recovery_target_action: promote (hot_standby off) against pause + pg_promote() (hot_standby on, "
           "which a pause needs), same copy and WAL:")
     for r in rows:

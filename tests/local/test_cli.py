@@ -12,12 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from augeoctl.cli import cli
+from tests.cli_lines import subcommands
 from tests.conftest import run_cli, wait_for, wait_gone
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     out = []
-    for name, cmd in group.commands.items():
+    for name, cmd in subcommands(group).items():
         path = (*prefix, name)
         out.append(path)
         if isinstance(cmd, click.Group):
@@ -191,7 +192,7 @@ def test_every_yes_has_the_short_form_y() -> None:
     from augeoctl.cli import cli
 
     def walk(cmd: click.Command) -> list[click.Command]:
-        subs = list(cmd.commands.values()) if isinstance(cmd, click.Group) else []
+        subs = list(subcommands(cmd).values()) if isinstance(cmd, click.Group) else []
         return [cmd, *[c for s in subs for c in walk(s)]]
 
     yes = [(c.name, p) for c in walk(cli) for p in c.params if isinstance(p, click.Option) and "--yes" in p.opts]

@@ -86,6 +86,27 @@ def test_segment_names_round_trip() -> None:
     assert wal.segment_name(2, 0x100) == "000000020000000100000000"
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("desc: COMMIT 2026-11-29 10:57:53.494114 UTC", datetime(2026, 11, 29, 10, 57, 53, 494114, tzinfo=UTC)),
+        ("desc: COMMIT 2026-11-29 10:57:53 UTC", datetime(2026, 11, 29, 10, 57, 53, tzinfo=UTC)),
+        ("desc: ABORT 2026-11-29 10:57:53.5 GMT", datetime(2026, 11, 29, 10, 57, 53, 500000, tzinfo=UTC)),
+        ("desc: COMMIT_PREPARED 7: 2026-02-28 23:59:59.000001 +00",
+         datetime(2026, 2, 28, 23, 59, 59, 1, tzinfo=UTC)),
+    ],
+)
+def test_pg_waldump_times_are_read_as_utc(line: str, expected: datetime) -> None:
+    m = wal._XACT_LINE.search(f"rmgr: Transaction len (rec/tot): 34/34, tx: 9, lsn: 0/04000068, prev 0/0, {line}")
+    assert m is not None
+    assert wal._parse_pg_time(m.group(2), m.group(3)) == expected
+
+
+def test_pg_waldump_times_in_another_zone_are_refused() -> None:
+    with pytest.raises(ValueError, match="time zone CET"):
+        wal._parse_pg_time("2026-11-29 10:57:53", "CET")
+
+
 def test_continuity_reports_every_missing_segment(tmp_path) -> None:
     for segno in (3, 4, 5, 7, 9):
         (tmp_path / wal.segment_name(1, segno)).write_bytes(b"x")
