@@ -289,9 +289,10 @@ def measure_round(home: Path, pgbr: list[str], backup: dict, archive: Path, k: i
     names = ["augeoctl", "pgbackrest", "pgbackrest_tuned", "floor", "pause"]
     row["places"] = {name: (i - turn) % len(order) + 1 for i, name in enumerate(names)}
     verified = row["augeoctl_verified"]
-    print(f"  round {rnd + 1} (augeoctl ran {row['places']['augeoctl']} of 5): augeoctl {row['augeoctl']:.2f} s (verified {verified:.2f} s), "
-          f"pgBackRest {row['pgbackrest']:.2f} s, with augeoctl's replay settings "
-          f"{row['pgbackrest_tuned']:.2f} s, floor {row['floor']:.2f} s, "
+    phases = ", ".join(f"{name} {sec:.2f}" for name, sec in row["augeoctl_phases"].items())
+    print(f"  round {rnd + 1} (augeoctl ran {row['places']['augeoctl']} of 5): augeoctl {row['augeoctl']:.2f} s "
+          f"(verified {verified:.2f} s; {phases}), pgBackRest {row['pgbackrest']:.2f} s, with augeoctl's replay "
+          f"settings {row['pgbackrest_tuned']:.2f} s, floor {row['floor']:.2f} s, "
           f"floor paused + pg_promote() {row['pause']:.2f} s", flush=True)
     return row
 
