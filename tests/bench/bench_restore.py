@@ -42,7 +42,10 @@ Before the first measure the source is made quiet (autovacuum off, a checkpoint,
 autovacuum worker left), so that its clean-up after the pgbench run does not slow
 whichever tool comes first; and the order of the tools turns by one every round and
 once more for every amount of WAL, so that no tool holds the same place in the same round
-of every amount (a penalty of a place shows apart from a penalty of a tool).
+of every amount (a penalty of a place shows apart from a penalty of a tool). Before the
+first round at each amount of WAL every tool's inputs are read once, untimed: dropping
+this machine's page cache does not drop its host's cache of the virtual disk, so without
+that the first tool to read an input paid the host's disk and the others did not.
 
 Planning: the archive is then topped up to PLAN-SEGMENTS segments (a small write and a
 WAL switch each), and ``augeoctl restore --latest --dry-run`` is timed as a whole process
@@ -214,6 +217,24 @@ def quiet_source(port: int) -> None:
     psql(port, "CHECKPOINT")
 
 
+def read_through(paths: list[Path]) -> float:
+    """Read these files (folders: every file in them) once, untimed by the measures; MiB read.
+
+    The guest's page cache is dropped before every tool, but the disk of a virtual machine
+    is a file or volume of its host, whose own cache this machine cannot drop: the first
+    tool to read an input after it was written, or after a round at a smaller amount of
+    WAL, read it from the host's disk, and the others from the host's cache. Reading
+    every tool's inputs once before the first round puts them all on the same footing."""
+    read = 0
+    for top in paths:
+        files = [top] if top.is_file() else sorted(f for f in top.rglob("*") if f.is_file())
+        for f in files:
+            with open(f, "rb", buffering=0) as fh:
+                while chunk := fh.read(1 << 20):
+                    read += len(chunk)
+    return read / 2**20
+
+
 def segments_of(archive: Path) -> list[Path]:
     return sorted(p for p in archive.iterdir() if wal.is_segment(p.name))
 
@@ -374,6 +395,16 @@ def main() -> int:
             needed = [p for p in segments if plan["wal_first"] <= p.name <= plan["wal_last"]]
             print(f"{k}x: target {t_iso}; the restore needs {len(needed)} segments "
                   f"({sum(p.stat().st_size for p in needed) / 2**20:.0f} MiB)", flush=True)
+            # every tool's inputs: augeoctl's base backup and archive (the floor's too) and
+            # pgBackRest's repository, its copies of the same segments included
+            names = {p.name for p in needed}
+            pgbr_wal = [f for f in (home / "pgbackrest" / "repo" / "archive").rglob("*")
+                        if f.is_file() and f.name[:24] in names]
+            t_read = time.monotonic()
+            mib = read_through([Path(backup["location"]), *needed, home / "pgbackrest" / "repo" / "backup",
+                                *pgbr_wal])
+            print(f"  inputs read once before the first round: {mib:.0f} MiB in "
+                  f"{time.monotonic() - t_read:.1f} s", flush=True)
             results: list[dict] = []
             for rnd in range(args.rounds):
                 row = measure_round(home, pgbr, backup, archive, k, rnd, t_iso, t_pg, turn=rnd + n)
