@@ -44,6 +44,7 @@ def _models() -> ModuleType:
 
     return config_models
 
+
 # Settings an AUGEO_* variable may give (it wins over the config file): variable ->
 # (environment kind, key). AUGEO_REDIS_EXPORT_SAS is a secret, so it has no file key.
 ENV_VARIABLES: dict[str, tuple[str, str]] = {
