@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -46,27 +46,29 @@ def resource_text(name: str) -> str:
 @lru_cache(maxsize=4)
 def pg_bindir(override: str | None = None) -> Path:
     """The PostgreSQL bin folder: ``override`` (the ``pg_bindir`` setting) if given, else
-    the newest installed server's (15 or later)."""
-    candidates: list[Path] = []
-    if override:
-        candidates.append(Path(override))
-    else:
+    the newest installed server's (15 or later): the packages' folders first, then what
+    ``pg_config`` and ``initdb`` on the PATH point at (asked only when those have none)."""
+
+    def candidates() -> Iterator[Path]:
+        if override:
+            yield Path(override)
+            return
         found = glob.glob("/usr/lib/postgresql/*/bin") + glob.glob("/usr/pgsql-*/bin")
         found.sort(key=lambda p: _major_of(p), reverse=True)
-        candidates.extend(Path(p) for p in found)
+        yield from (Path(p) for p in found)
         pg_config = shutil.which("pg_config")
         if pg_config:
             try:
-                out = subprocess.run(
+                yield Path(subprocess.run(
                     [pg_config, "--bindir"], capture_output=True, text=True, check=True
-                ).stdout.strip()
-                candidates.append(Path(out))
+                ).stdout.strip())
             except (OSError, subprocess.CalledProcessError):
                 pass
         initdb = shutil.which("initdb")
         if initdb:
-            candidates.append(Path(initdb).parent)
-    for cand in candidates:
+            yield Path(initdb).parent
+
+    for cand in candidates():
         if (cand / "pg_ctl").exists() and (cand / "postgres").exists():
             major = pg_major(cand)
             if major < MIN_PG_MAJOR:

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from augeoctl.local.cpu import cpu_seconds, process_tree  # noqa: E402
+from tests.bench.benchlib import augeoctl_env  # noqa: E402
 
 
 def machine_times() -> tuple[float, float]:
@@ -94,8 +95,7 @@ def main() -> int:
     steps = [int(s) for s in args.steps.split(",")]
     home = Path(tempfile.mkdtemp(prefix="augeo-bench-load-", dir="/var/tmp"))
     os.chmod(home, 0o755)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-    env["AUGEO_HOME"] = str(home)
+    env = augeoctl_env(home)
     env["AUGEO_SERVICE_WORKERS"] = str(args.service_workers)
     cli = [sys.executable, "-m", "augeoctl"]
     slo = slo_file(home, steps)

@@ -72,7 +72,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchlib import augeoctl, drop_caches  # noqa: E402
+from benchlib import augeoctl, augeoctl_env, drop_caches  # noqa: E402
 
 from augeoctl.backends.local_recovery import REPLAY_SETTINGS  # noqa: E402
 from augeoctl.local import tools, wal  # noqa: E402
@@ -159,8 +159,7 @@ def restored_segments(log: Path) -> int:
 
 def timed_augeoctl(home: Path, *args: str) -> tuple[float, float, dict]:
     """(usable, verified, result) of ``augeoctl *args -o json``, timed from this process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-    env["AUGEO_HOME"] = str(home)
+    env = augeoctl_env(home)
     t0 = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "augeoctl", *args, "--output", "json"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

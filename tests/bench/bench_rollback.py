@@ -34,7 +34,7 @@ from augeoctl.drill.local_deploy import ApiReader  # noqa: E402
 from augeoctl.local import service as runner  # noqa: E402
 from augeoctl.local.endpoints import http_url  # noqa: E402
 from augeoctl.local.sandbox import Sandbox  # noqa: E402
-from tests.bench.benchlib import augeoctl  # noqa: E402
+from tests.bench.benchlib import augeoctl, augeoctl_env  # noqa: E402
 
 
 def served(url: str) -> tuple[str | None, bool]:
@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="augeo-bench-rollback-", dir="/tmp"))
     os.chmod(home, 0o755)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}, "AUGEO_HOME": str(home)}
+    env = augeoctl_env(home)
     cli = [sys.executable, "-m", "augeoctl"]
     try:
         augeoctl(home, "sandbox", "up")

@@ -9,10 +9,29 @@ import sys
 from pathlib import Path
 
 
+def augeoctl_env(home: Path) -> dict[str, str]:
+    """The environment of a measured ``augeoctl``: ``AUGEO_HOME=home``, no other AUGEO_*
+    setting, and bytecode as an installed package has it: the package is compiled once
+    (``pip install`` does it for a user; an editable checkout compiles on first use,
+    unless PYTHONDONTWRITEBYTECODE is set, as in some shells and CI images)."""
+    global _compiled
+    if not _compiled:
+        import compileall
+
+        compileall.compile_dir(str(Path(__file__).resolve().parents[2] / "augeoctl"), quiet=1)
+        _compiled = True
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AUGEO_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env["AUGEO_HOME"] = str(home)
+    return env
+
+
+_compiled = False
+
+
 def augeoctl(home: Path, *args: str, ok: tuple[int, ...] = (0,)) -> dict:
     """Run ``augeoctl ... --output json`` with ``AUGEO_HOME=home``; its JSON result."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUGEO_")}
-    env["AUGEO_HOME"] = str(home)
+    env = augeoctl_env(home)
     proc = subprocess.run([sys.executable, "-m", "augeoctl", *args, "--output", "json"],
                           capture_output=True, text=True, env=env)
     if proc.returncode not in ok:
