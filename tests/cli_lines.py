@@ -110,8 +110,9 @@ def check_synopsis(line: str) -> list[tuple[str, ...]]:
         words = [w.translate(_GROUPING).removesuffix("...") for w in segment.split()]
         words = [w for w in words if w]
         parent = path[-2][1] if len(path) > 1 else None
-        if i and words and isinstance(parent, click.Group) and words[0] in subcommands(parent):
-            path[-1] = (words[0], subcommands(parent)[words.pop(0)])
+        siblings = subcommands(parent) if i and words and isinstance(parent, click.Group) else {}
+        if words and words[0] in siblings:
+            path[-1] = (words[0], siblings[words.pop(0)])
         arguments = 0
         values = iter(words)
         for word in values:
@@ -125,8 +126,9 @@ def check_synopsis(line: str) -> list[tuple[str, ...]]:
                     unknown = set(value.split("|")) - set(opt.type.choices)
                     assert not unknown, f"`{where} {name}` does not accept {sorted(unknown)} (in `{line}`)"
             elif isinstance(cmd, click.Group):
-                assert word in subcommands(cmd), f"`{where}` has no command {word!r} (in `{line}`)"
-                path.append((word, subcommands(cmd)[word]))
+                subs = subcommands(cmd)
+                assert word in subs, f"`{where}` has no command {word!r} (in `{line}`)"
+                path.append((word, subs[word]))
             else:
                 arguments += 1
                 assert arguments <= _takes(cmd), f"`{where}` takes no argument {word!r} (in `{line}`)"

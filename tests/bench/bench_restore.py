@@ -303,13 +303,13 @@ def measure_round(home: Path, pgbr: list[str], backup: dict, archive: Path, k: i
             home / f"pause-{rnd}", base, where,
             {"recovery_target_action": "'pause'", "hot_standby": "'on'"}, start_pause_and_promote)
 
-    order = [run_augeoctl, lambda: run_pgbackrest(False), lambda: run_pgbackrest(True),
-             run_floor, run_pause]
+    order = [("augeoctl", run_augeoctl), ("pgbackrest", lambda: run_pgbackrest(False)),
+             ("pgbackrest_tuned", lambda: run_pgbackrest(True)), ("floor", run_floor), ("pause", run_pause)]
     turn %= len(order)
-    for step in order[turn:] + order[:turn]:
+    turned = order[turn:] + order[:turn]
+    for _name, step in turned:
         step()
-    names = ["augeoctl", "pgbackrest", "pgbackrest_tuned", "floor", "pause"]
-    row["places"] = {name: (i - turn) % len(order) + 1 for i, name in enumerate(names)}
+    row["places"] = {name: place for place, (name, _step) in enumerate(turned, 1)}
     verified = row["augeoctl_verified"]
     phases = ", ".join(f"{name} {sec:.2f}" for name, sec in row["augeoctl_phases"].items())
     print(f"  round {rnd + 1} (augeoctl ran {row['places']['augeoctl']} of 5): augeoctl {row['augeoctl']:.2f} s "

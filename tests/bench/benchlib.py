@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import compileall
+import functools
 import json
 import os
 import subprocess
@@ -14,19 +16,16 @@ def augeoctl_env(home: Path) -> dict[str, str]:
     setting, and bytecode as an installed package has it: the package is compiled once
     (``pip install`` does it for a user; an editable checkout compiles on first use,
     unless PYTHONDONTWRITEBYTECODE is set, as in some shells and CI images)."""
-    global _compiled
-    if not _compiled:
-        import compileall
-
-        compileall.compile_dir(str(Path(__file__).resolve().parents[2] / "augeoctl"), quiet=1)
-        _compiled = True
+    _compile_package()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AUGEO_") and k != "PYTHONDONTWRITEBYTECODE"}
     env["AUGEO_HOME"] = str(home)
     return env
 
 
-_compiled = False
+@functools.cache
+def _compile_package() -> None:
+    compileall.compile_dir(str(Path(__file__).resolve().parents[2] / "augeoctl"), quiet=1)
 
 
 def augeoctl(home: Path, *args: str, ok: tuple[int, ...] = (0,)) -> dict:
